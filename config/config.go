@@ -1,0 +1,196 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// APIVersion and Kind identify a Pipeline document.
+const (
+	APIVersion = "stagegate.dev/v1alpha1"
+	Kind       = "Pipeline"
+)
+
+// Defaults, in one place. docs/config.md lists the same values; a test keeps them in step.
+const (
+	DefaultInterval    = time.Minute
+	DefaultForge       = ForgeLocal
+	DefaultMergeMethod = MergeMerge
+	DefaultDriftMode   = DriftDetect
+)
+
+// Pipeline is one repository whose branches are environments, promoted in order.
+type Pipeline struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+
+	// File is the config file the pipeline was loaded from; set by Load, never read from YAML.
+	File string `json:"-"`
+}
+
+// Metadata names a pipeline.
+type Metadata struct {
+	// Name identifies the pipeline in logs, metrics and the CLI (--pipeline). Required, a DNS label.
+	Name string `json:"name"`
+}
+
+// Spec is what a pipeline promotes and how.
+type Spec struct {
+	Repo  Repo  `json:"repo"`
+	Forge Forge `json:"forge"`
+	// Interval between polls of the branch heads. Default 1m.
+	Interval Duration `json:"interval,omitempty"`
+	// Environments in promotion order: the first receives changes by ordinary PRs, each later one
+	// is promoted from the one before it.
+	Environments []Environment `json:"environments"`
+}
+
+// Repo is the Git repository holding the environment branches. Credentials are never inline:
+// they are read from the named environment variables or files when stagegate connects.
+type Repo struct {
+	// URL of the repository: https://, http://, ssh://, git@host:path, file:// or an absolute path.
+	URL string `json:"url"`
+
+	// Username for HTTP basic auth. Default "x-access-token" when a token is set (GitHub's convention).
+	Username string `json:"username,omitempty"`
+	// TokenEnv names an environment variable holding an HTTP token (or password).
+	TokenEnv string `json:"tokenEnv,omitempty"`
+	// TokenFile names a file holding an HTTP token (or password); surrounding whitespace is trimmed.
+	TokenFile string `json:"tokenFile,omitempty"`
+
+	// SSHKeyFile is the private key for ssh:// and git@host:path URLs.
+	SSHKeyFile string `json:"sshKeyFile,omitempty"`
+	// SSHKeyPassphraseEnv names an environment variable holding the key's passphrase, if any.
+	SSHKeyPassphraseEnv string `json:"sshKeyPassphraseEnv,omitempty"`
+	// SSHKnownHostsFile is checked for the server's host key. Default ~/.ssh/known_hosts.
+	// Host keys are always checked; there is no option to skip the check.
+	SSHKnownHostsFile string `json:"sshKnownHostsFile,omitempty"`
+}
+
+// ForgeType selects where promotion requests live.
+type ForgeType string
+
+const (
+	// ForgeLocal records promotion requests in the repository itself; it needs no forge.
+	ForgeLocal ForgeType = "local"
+	// ForgeGitHub opens pull requests on github.com or GitHub Enterprise Server.
+	ForgeGitHub ForgeType = "github"
+)
+
+// Forge is where promotion requests are opened.
+type Forge struct {
+	// Type is local (default) or github.
+	Type ForgeType `json:"type,omitempty"`
+	// BaseURL of a GitHub Enterprise Server API (https://ghe.example.com/api/v3/). Empty: github.com.
+	BaseURL string `json:"baseURL,omitempty"`
+}
+
+// Environment is one branch of the repository and the cluster it deploys to.
+type Environment struct {
+	// Name of the environment (dev, staging, prod). Required, a DNS label, unique in the pipeline.
+	Name string `json:"name"`
+	// Branch holding the environment's state (env/dev). Required, unique in the pipeline.
+	Branch string `json:"branch"`
+	// Path of the directory rendered for this environment, relative to the repository root
+	// (overlays/dev). Required.
+	Path string `json:"path"`
+
+	// Promote says how changes reach this environment from the one before it. Not allowed on the
+	// first environment, which receives changes by ordinary PRs.
+	Promote *Promote `json:"promote,omitempty"`
+	// Gates run on the rendered state before a promotion into this environment can merge.
+	Gates Gates `json:"gates,omitempty"`
+	// Render options for this environment.
+	Render Render `json:"render,omitempty"`
+	// Cluster this environment is applied to. Empty: stagegate renders and promotes but does not apply.
+	Cluster *Cluster `json:"cluster,omitempty"`
+	// Drift detection for the cluster. Needs cluster.
+	Drift *Drift `json:"drift,omitempty"`
+}
+
+// MergeMethod is how a promotion request is merged.
+type MergeMethod string
+
+// Merge methods, as GitHub names them.
+const (
+	MergeMerge  MergeMethod = "merge"
+	MergeSquash MergeMethod = "squash"
+	MergeRebase MergeMethod = "rebase"
+)
+
+// Promote is the promotion policy into an environment.
+type Promote struct {
+	// Auto merges the promotion once every gate passes. Default false: a person merges.
+	Auto bool `json:"auto,omitempty"`
+	// Approvals is the number of approving reviews required (none by the change's author). Default 0.
+	Approvals int `json:"approvals,omitempty"`
+	// MergeMethod is merge (default), squash or rebase.
+	MergeMethod MergeMethod `json:"mergeMethod,omitempty"`
+}
+
+// Render holds rendering options.
+type Render struct {
+	// Helm allows kustomize's helmCharts field, which runs the helm binary found on PATH.
+	// Default false: a kustomization with helmCharts fails to render.
+	Helm bool `json:"helm,omitempty"`
+}
+
+// Cluster says how to reach an environment's Kubernetes API server.
+type Cluster struct {
+	// Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config, then in-cluster config.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	// Context in the kubeconfig. Default: its current context.
+	Context string `json:"context,omitempty"`
+}
+
+// DriftMode says what to do about drift.
+type DriftMode string
+
+// Drift modes.
+const (
+	// DriftDetect reports drift and changes nothing.
+	DriftDetect DriftMode = "detect"
+	// DriftCorrect re-applies drifted objects and records that it did.
+	DriftCorrect DriftMode = "correct"
+)
+
+// Drift configures drift detection.
+type Drift struct {
+	// Schedule is a cron expression (five fields, or a descriptor like @every 10m). Required.
+	Schedule string `json:"schedule"`
+	// Mode is detect (default) or correct.
+	Mode DriftMode `json:"mode,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("1m", "90s") in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string like \"1m\" or \"30s\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration like \"1m\" or \"30s\", got %q", s)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration.String()) }
+
+// Env returns the environment with the given name, or nil.
+func (p *Pipeline) Env(name string) *Environment {
+	for i := range p.Spec.Environments {
+		if p.Spec.Environments[i].Name == name {
+			return &p.Spec.Environments[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package gates
+
+import (
+	"time"
+
+	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/render"
+)
+
+// Outcome is a gate's verdict.
+type Outcome string
+
+// Outcomes, from best to worst for display; Fail wins over Pending when combining.
+const (
+	Pass    Outcome = "pass"
+	Pending Outcome = "pending"
+	Fail    Outcome = "fail"
+)
+
+// Severity of a finding. Only error findings that are not waived fail a gate.
+type Severity = config.Severity
+
+// Severities, re-exported so gate code reads gates.Error.
+const (
+	Error   = config.SeverityError
+	Warning = config.SeverityWarning
+	Info    = config.SeverityInfo
+)
+
+// Input is everything a gate may look at, gathered before any gate runs. Gates must not do I/O
+// or read the clock: Now is the time to judge by.
+type Input struct {
+	Pipeline string
+	Env      config.Environment
+	// Objects is the target environment's rendering, in canonical order, each with its source file.
+	Objects render.Objects
+	// KubernetesVersion of the target cluster ("1.33"); empty when unknown.
+	KubernetesVersion string
+	// Now is the evaluation time.
+	Now time.Time
+
+	// Facts gathered from the forge and the cluster by later steps (approvals, checks, deploy
+	// times, drift). Nil when not gathered; a gate that needs a missing fact returns Pending.
+	Forge   *ForgeFacts
+	Cluster *ClusterFacts
+}
+
+// ForgeFacts are what the forge says about a promotion. Filled in by the promotion step.
+type ForgeFacts struct{}
+
+// ClusterFacts are what the target cluster says. Filled in by the deploy and drift steps.
+type ClusterFacts struct{}
+
+// ObjectRef names the object a finding is about and where it came from.
+type ObjectRef struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name,omitempty"`
+	// File in the repository the object came from ("base/deployment.yaml").
+	File string `json:"file,omitempty"`
+}
+
+// Ref returns the ObjectRef of a rendered object.
+func Ref(o render.Object) ObjectRef {
+	return ObjectRef{APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name(), File: o.Source}
+}
+
+// Finding is one problem a check found.
+type Finding struct {
+	// Check is the check's ID, "<gate>/<check>" ("security/privileged").
+	Check    string    `json:"check"`
+	Severity Severity  `json:"severity"`
+	Object   ObjectRef `json:"object"`
+	// Path is the field path in the object ("spec.template.spec.containers[0].securityContext.privileged").
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	// Fix says how to resolve it.
+	Fix string `json:"fix,omitempty"`
+	// Waived holds the reason from a stagegate.dev/waive annotation; a waived finding never fails a gate.
+	Waived string `json:"waived,omitempty"`
+}
+
+// Result is one gate's verdict with its findings.
+type Result struct {
+	Gate     string    `json:"gate"`
+	Outcome  Outcome   `json:"outcome"`
+	Summary  string    `json:"summary"`
+	Findings []Finding `json:"findings,omitempty"`
+	// RetryAfter is when a Pending gate should be evaluated again.
+	RetryAfter time.Time `json:"retryAfter,omitzero"`
+}
+
+// Gate is one named, pure check over an Input.
+type Gate interface {
+	Name() string
+	Evaluate(in Input) Result
+}

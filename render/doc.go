@@ -1,0 +1,9 @@
+// Package render turns a directory of a Git tree into Kubernetes objects: kustomize in process
+// (krusty) over an in-memory filesystem, or the plain YAML files of a directory that has no
+// kustomization, the way Flux does.
+//
+// Rendering is sandboxed: remote bases and URL resources are refused, exec and KRM-function
+// plugins are off, Helm inflation only when asked for, and nothing outside the tree is readable.
+// Output is canonical (stable object order, canonical YAML) with a sha256 digest that is the same
+// across runs and machines. Diff compares two renderings object by object.
+package render
