@@ -40,11 +40,6 @@ type APIsGate struct {
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 }
 
-// SecurityGate checks workloads, RBAC and secrets for dangerous settings.
-type SecurityGate struct {
-	GateCommon `json:",inline"`
-}
-
 // ResourcesGate checks requests, limits and budgets.
 type ResourcesGate struct {
 	GateCommon `json:",inline"`
