@@ -77,7 +77,7 @@ func renderTree(ctx context.Context, m *gitsource.Mirror, sha string, env config
 	}
 	objs, err := render.Build(ctx, tree, env.Path, render.Options{Helm: env.Render.Helm})
 	if err != nil {
-		return nil, fmt.Errorf("render %s at %s: %w", env.Path, short(sha), err)
+		return nil, fmt.Errorf("commit %s: %w", short(sha), err) // render names the path
 	}
 	return objs, nil
 }
