@@ -52,8 +52,9 @@ func parseScheme(raw string) (scheme, error) {
 		if err != nil {
 			return 0, fmt.Errorf("repo.url %s is not a valid URL: %w", Redact(raw), errors.Unwrap(err))
 		}
-		if _, hasPassword := u.User.Password(); hasPassword ||
-			(u.User != nil && strings.Contains(Redact(raw), redacted)) {
+		// Redact knows every place a secret can hide in a URL (password, token-like user name,
+		// token query parameter); if it hid anything, the URL holds a secret.
+		if _, hasPassword := u.User.Password(); hasPassword || Redact(raw) != raw {
 			return 0, fmt.Errorf("repo.url %s holds a password or token: remove it from the URL and use repo.tokenEnv or repo.tokenFile (and repo.username)", Redact(raw))
 		}
 		switch strings.ToLower(u.Scheme) {
@@ -69,7 +70,7 @@ func parseScheme(raw string) (scheme, error) {
 	// scp-like [user@]host:path, as git accepts it: a colon before any slash.
 	colon, slash := strings.IndexByte(raw, ':'), strings.IndexByte(raw, '/')
 	if colon > 0 && (slash < 0 || colon < slash) {
-		if strings.Contains(Redact(raw), redacted) {
+		if Redact(raw) != raw {
 			return 0, fmt.Errorf("repo.url %s holds a password: remove it and use repo.sshKeyFile", Redact(raw))
 		}
 		return schemeSSH, nil
