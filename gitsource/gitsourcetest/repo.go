@@ -18,6 +18,13 @@ const Deleted = "\x00deleted"
 // symlinkPrefix marks a file's content as a symlink target (see Symlink).
 const symlinkPrefix = "\x00symlink:"
 
+// gitlinkPrefix marks a file's content as a submodule commit (see Gitlink).
+const gitlinkPrefix = "\x00gitlink:"
+
+// Gitlink, as a file's content in NewRepo or Commit, makes the path a submodule pointing at the
+// commit sha of another repository (the submodule itself is not created).
+func Gitlink(sha string) string { return gitlinkPrefix + sha }
+
 // Symlink, as a file's content in NewRepo or Commit, makes the file a symlink to target.
 func Symlink(target string) string { return symlinkPrefix + target }
 
@@ -55,7 +62,7 @@ func NewRepo(t testing.TB, branches map[string]map[string]string) string {
 
 // Commit adds a commit to branch in the bare repository repo and returns its sha. files maps
 // paths to new contents (Deleted removes a file, Symlink makes a link); other files stay as
-// they are. A branch that does not exist yet starts with a root commit.
+// they are; Gitlink records a submodule. A branch that does not exist yet starts with a root commit.
 func Commit(t testing.TB, repo, branch string, files map[string]string, message string) string {
 	t.Helper()
 	index := filepath.Join(t.TempDir(), "index")
@@ -72,7 +79,12 @@ func Commit(t testing.TB, repo, branch string, files map[string]string, message 
 	for _, p := range paths {
 		content := files[p]
 		if content == Deleted {
-			gitEnv(t, repo, env, "", false, "update-index", "--force-remove", "--", p)
+			// Mode 0 removes the entry; --force-remove would want a work tree.
+			gitEnv(t, repo, env, "0 0000000000000000000000000000000000000000\t"+p+"\n", false, "update-index", "--index-info")
+			continue
+		}
+		if sha, ok := strings.CutPrefix(content, gitlinkPrefix); ok {
+			gitEnv(t, repo, env, "", false, "update-index", "--add", "--cacheinfo", "160000,"+sha+","+p)
 			continue
 		}
 		mode := "100644"
