@@ -60,10 +60,9 @@ func TestPlanSeededShop(t *testing.T) {
 			// Only the commit after staging's last promotion (of dev-web-1.5) is new.
 			Commits: []string{"web: dark theme; cart: 2s Redis timeout"},
 			Changes: []string{
-				"added ConfigMap shop-staging/web-config-7mmdf48htd",
+				"changed ConfigMap shop-staging/web-config-7mmdf48htd", // renamed from web-config-6hd9k62bmf
 				"changed apps/Deployment shop-staging/cart",
 				"changed apps/Deployment shop-staging/web",
-				"removed ConfigMap shop-staging/web-config-6hd9k62bmf",
 			},
 		},
 		{
@@ -77,6 +76,9 @@ func TestPlanSeededShop(t *testing.T) {
 	}
 	if got := prs[0].LastPromoted; got != s.Commits["dev-web-1.5"] {
 		t.Errorf("LastPromoted = %s, want dev-web-1.5 %s", got, s.Commits["dev-web-1.5"])
+	}
+	if got := prs[0].Changes[0].RenamedFrom; got != "web-config-6hd9k62bmf" {
+		t.Errorf("ConfigMap RenamedFrom = %q, want web-config-6hd9k62bmf", got)
 	}
 	web := prs[1].Changes[0]
 	if !strings.Contains(web.Diff, "-        image: ghcr.io/acme/web:1.4.0\n+        image: ghcr.io/acme/web:1.5.0") || web.Added != 1 || web.Removed != 1 {

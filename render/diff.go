@@ -2,6 +2,7 @@ package render
 
 import (
 	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -28,6 +29,8 @@ type Change struct {
 	Removed int `json:"removed"`
 	// Source is the file the object came from in the newer rendering (the older one for removals).
 	Source string `json:"source,omitempty"`
+	// RenamedFrom is the old name of an object whose kustomize hash suffix changed with its content.
+	RenamedFrom string `json:"renamedFrom,omitempty"`
 }
 
 // Masked stands in for every Secret value in a diff. A changed value shows as a changed line
@@ -41,16 +44,21 @@ const (
 )
 
 // Diff compares two renderings object by object: objects only in to are Added, only in from
-// Removed, in both with different content Changed. The result follows to's canonical order,
-// with removals after, in from's order. Secret values are masked in every diff.
+// Removed, in both with different content Changed. An added and a removed object whose names
+// differ only by kustomize's content-hash suffix (configMapGenerator, secretGenerator) are one
+// Changed object with RenamedFrom set, so a one-value edit reads as one. The result follows to's
+// canonical order, with removals after, in from's order. Secret values are masked in every diff.
 func Diff(from, to Objects) []Change {
 	old := from.Index()
-	seen := make(map[ID]bool, len(to))
+	cur := to.Index()
+	renamed := renames(from, to, old, cur) // new ID → old object
 	var changes []Change
 	for _, o := range to {
 		id := o.ID()
-		seen[id] = true
 		prev, ok := old[id]
+		if !ok {
+			prev, ok = renamed[id]
+		}
 		if !ok {
 			changes = append(changes, change(id, Added, "", string(masked(o).YAML()), o.Source))
 			continue
@@ -60,16 +68,68 @@ func Diff(from, to Objects) []Change {
 		if before == after {
 			continue
 		}
-		changes = append(changes, change(id, Changed, before, after, o.Source))
+		c := change(id, Changed, before, after, o.Source)
+		if prev.Name() != o.Name() {
+			c.RenamedFrom = prev.Name()
+		}
+		changes = append(changes, c)
+	}
+	pairedOld := make(map[ID]bool, len(renamed))
+	for _, o := range renamed {
+		pairedOld[o.ID()] = true
 	}
 	for _, o := range from {
 		id := o.ID()
-		if seen[id] {
+		if _, ok := cur[id]; ok || pairedOld[id] {
 			continue
 		}
 		changes = append(changes, change(id, Removed, string(masked(o).YAML()), "", o.Source))
 	}
 	return changes
+}
+
+// hashSuffix matches a name with kustomize's 10-character content hash appended (api/hasher:
+// hex digits with 0, 1, 3, a and e replaced by g, h, k, m and t).
+var hashSuffix = regexp.MustCompile(`^(.+)-[245-9bcdfghkmt]{10}$`)
+
+// renames pairs objects that exist only in to with objects that exist only in from when both
+// carry a hash suffix on the same base name, group, kind and namespace, and the pair is unique.
+func renames(from, to Objects, old, cur map[ID]Object) map[ID]Object {
+	type key struct {
+		group, kind, namespace, base string
+	}
+	keyOf := func(id ID) (key, bool) {
+		m := hashSuffix.FindStringSubmatch(id.Name)
+		if m == nil {
+			return key{}, false
+		}
+		return key{id.Group, id.Kind, id.Namespace, m[1]}, true
+	}
+	gone := map[key][]Object{}
+	for _, o := range from {
+		if _, ok := cur[o.ID()]; ok {
+			continue
+		}
+		if k, ok := keyOf(o.ID()); ok {
+			gone[k] = append(gone[k], o)
+		}
+	}
+	came := map[key][]Object{}
+	for _, o := range to {
+		if _, ok := old[o.ID()]; ok {
+			continue
+		}
+		if k, ok := keyOf(o.ID()); ok {
+			came[k] = append(came[k], o)
+		}
+	}
+	out := map[ID]Object{}
+	for k, news := range came {
+		if olds := gone[k]; len(news) == 1 && len(olds) == 1 {
+			out[news[0].ID()] = olds[0]
+		}
+	}
+	return out
 }
 
 func change(id ID, t ChangeType, before, after, source string) Change {

@@ -53,6 +53,18 @@ func TestDiff(t *testing.T) {
 			[]summary{{"ConfigMap shop/app", render.Changed, 1, 1}}},
 		{"secret changes count changed and added keys", []string{secretV1}, []string{secretV2},
 			[]summary{{"Secret shop/db", render.Changed, 2, 1}}},
+		{"a generated name whose hash suffix changed is one changed object",
+			[]string{strings.Replace(cmV1, "name: app", "name: app-6hd9k62bmf", 1)},
+			[]string{strings.Replace(cmV2, "name: app", "name: app-7mmdf48htd", 1)},
+			[]summary{{"ConfigMap shop/app-7mmdf48htd", render.Changed, 2, 2}}},
+		{"names that differ otherwise are an add and a remove",
+			[]string{strings.Replace(cmV1, "name: app", "name: app-v1", 1)},
+			[]string{strings.Replace(cmV1, "name: app", "name: app-v2", 1)},
+			[]summary{{"ConfigMap shop/app-v2", render.Added, 8, 0}, {"ConfigMap shop/app-v1", render.Removed, 0, 8}}},
+		{"two candidates for one old name are not guessed at",
+			[]string{strings.Replace(cmV1, "name: app", "name: app-6hd9k62bmf", 1)},
+			[]string{strings.Replace(cmV1, "name: app", "name: app-7mmdf48htd", 1), strings.Replace(cmV2, "name: app", "name: app-8ddd48htd9", 1)},
+			[]summary{{"ConfigMap shop/app-7mmdf48htd", render.Added, 8, 0}, {"ConfigMap shop/app-8ddd48htd9", render.Added, 8, 0}, {"ConfigMap shop/app-6hd9k62bmf", render.Removed, 0, 8}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,5 +95,14 @@ func TestDiffNeverShowsSecretValues(t *testing.T) {
 	added := render.Diff(nil, diffFixture(t, secretV1))
 	if len(added) != 1 || strings.Contains(added[0].Diff, "hunter2") {
 		t.Errorf("added secret diff shows its value: %+v", added)
+	}
+}
+
+func TestDiffRenamedFrom(t *testing.T) {
+	got := render.Diff(
+		diffFixture(t, strings.Replace(cmV1, "name: app", "name: app-6hd9k62bmf", 1)),
+		diffFixture(t, strings.Replace(cmV2, "name: app", "name: app-7mmdf48htd", 1)))
+	if len(got) != 1 || got[0].RenamedFrom != "app-6hd9k62bmf" || !strings.Contains(got[0].Diff, "-  color: blue\n+  color: green\n") {
+		t.Errorf("Diff = %+v; want one change renamed from app-6hd9k62bmf showing the colour change", got)
 	}
 }

@@ -99,6 +99,9 @@ func writePlan(w io.Writer, prs []controller.Promotion, diffs bool) {
 		fmt.Fprintf(w, "  changes (%s):\n", countChanges(pr.Changes))
 		for _, ch := range pr.Changes {
 			fmt.Fprintf(w, "    %s %s  (+%d -%d)", changeMark[ch.Type], ch.ID, ch.Added, ch.Removed)
+			if ch.RenamedFrom != "" {
+				fmt.Fprintf(w, "  renamed from %s", ch.RenamedFrom)
+			}
 			if ch.Source != "" {
 				fmt.Fprintf(w, "  %s", ch.Source)
 			}
