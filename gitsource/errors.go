@@ -65,16 +65,17 @@ func (e *UnreachableError) Error() string {
 func (e *UnreachableError) Unwrap() error   { return e.Err }
 func (e *UnreachableError) Transient() bool { return e.KnownHostsFile == "" }
 
-// NotFoundError is a revision that is not in the mirror, or (Rev empty) a repository the remote
-// says does not exist.
+// NotFoundError is a revision that is not in the mirror, or a repository the remote says does
+// not exist.
 type NotFoundError struct {
-	URL string // redacted
-	Rev string // empty: the repository itself
-	Err error  // optional detail, such as an ambiguous short sha
+	URL        string // redacted
+	Rev        string // the revision asked for
+	Repository bool   // the repository itself is missing, not a revision
+	Err        error  // optional detail, such as an ambiguous short sha
 }
 
 func (e *NotFoundError) Error() string {
-	if e.Rev == "" {
+	if e.Repository {
 		return fmt.Sprintf("repository %s not found: check the URL (a private repository can also look missing when the credentials are wrong)", e.URL)
 	}
 	msg := fmt.Sprintf("revision %q not found in the mirror of %s: use a branch name, a full sha or a unique short sha (4+ hex digits), and sync the branch that holds it first", e.Rev, e.URL)
@@ -118,7 +119,7 @@ func (m *Mirror) classify(err error, knownHosts string) error {
 		isSSHAuthFailure(err):
 		return &AuthError{URL: m.url, Check: m.creds.check(), Err: err}
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return &NotFoundError{URL: m.url}
+		return &NotFoundError{URL: m.url, Repository: true}
 	case knownhosts.IsHostKeyChanged(err), knownhosts.IsHostUnknown(err):
 		return &UnreachableError{URL: m.url, KnownHostsFile: knownHosts, Err: err}
 	}
