@@ -57,7 +57,7 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string {
 	if e.KnownHostsFile != "" {
-		return fmt.Sprintf("cannot trust %s: %v: check the server's host key and add it to %s (sshKnownHostsFile), for example with ssh-keyscan",
+		return fmt.Sprintf("cannot trust %s: %v: check the server's host key and add it to the known_hosts file %s (repo.sshKnownHostsFile), for example with ssh-keyscan",
 			e.URL, e.Err, e.KnownHostsFile)
 	}
 	return fmt.Sprintf("cannot reach %s: %v: check the URL, the network and that the server is up", e.URL, e.Err)

@@ -1,6 +1,7 @@
 package gitsourcetest
 
 import (
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -36,6 +37,9 @@ func NewHTTPServer(t testing.TB, projectRoot, user, pass string) (baseURL string
 			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true",
 			"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
 		},
+		// git-http-backend complains on stderr about every missing repository a test asks for
+		// on purpose; the HTTP status already tells the client.
+		Stderr: io.Discard,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		line := r.Method + " " + r.URL.Path
