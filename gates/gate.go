@@ -91,8 +91,34 @@ type Result struct {
 	RetryAfter time.Time `json:"retryAfter,omitzero"`
 }
 
-// Gate is one named, pure check over an Input.
+// Gate is one named, pure check over an Input. Evaluate returns the gate's own findings at their
+// default severities; the Set applies the environment's severity overrides and the objects'
+// waivers afterwards, so a gate never needs to know about either.
+//
+// A gate returns Fail with error findings (or, for a gate that judges no object, Fail with a
+// Summary), Pending with RetryAfter when a fact it needs is not there yet, and Pass otherwise.
 type Gate interface {
 	Name() string
 	Evaluate(in Input) Result
+}
+
+// Check describes one check a gate can report: what SARIF lists as a rule and docs/gates.md as
+// a row. Gates that list their checks (see Checker) get severity overrides and waivers naming an
+// unknown check reported as mistakes, and richer SARIF rules.
+type Check struct {
+	// ID is "<gate>/<check>" ("security/privileged").
+	ID string `json:"id"`
+	// Severity is the default severity of the check's findings.
+	Severity Severity `json:"severity"`
+	// Title is a short, sentence-case description ("Container runs privileged").
+	Title string `json:"title"`
+	// Why it matters.
+	Why string `json:"why,omitempty"`
+	// Fix is how to resolve a finding.
+	Fix string `json:"fix,omitempty"`
+}
+
+// Checker is implemented by gates that can list the checks they report.
+type Checker interface {
+	Checks() []Check
 }
