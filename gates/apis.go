@@ -33,7 +33,7 @@ func newAPIs(c config.APIsGate) Gate {
 	return apisGate{version: c.KubernetesVersion, failOnDeprecated: c.FailOnDeprecated}
 }
 
-func (apisGate) Name() string     { return "apis" }
+func (apisGate) Name() string    { return "apis" }
 func (apisGate) Checks() []Check { return apisChecks }
 
 func (g apisGate) Evaluate(in Input) Result {

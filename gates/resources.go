@@ -78,13 +78,13 @@ func newResources(c config.ResourcesGate, path string) (Gate, []error) {
 	return g, errs
 }
 
-func (*resourcesGate) Name() string     { return "resources" }
+func (*resourcesGate) Name() string    { return "resources" }
 func (*resourcesGate) Checks() []Check { return resourcesChecks }
 
 // usage is what one workload asks for in total.
 type usage struct {
-	ref              ObjectRef
-	replicas         int64
+	ref               ObjectRef
+	replicas          int64
 	podCPU, podMemory int64 // per pod: millicores and bytes
 }
 

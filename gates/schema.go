@@ -54,7 +54,7 @@ type schemaGate struct{}
 
 func newSchema(config.SchemaGate) Gate { return schemaGate{} }
 
-func (schemaGate) Name() string     { return "schema" }
+func (schemaGate) Name() string    { return "schema" }
 func (schemaGate) Checks() []Check { return schemaChecks }
 
 // builtinTypes maps every kind client-go knows (plus CustomResourceDefinition) to its Go type.

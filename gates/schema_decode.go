@@ -65,14 +65,14 @@ var (
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	specialKinds        = map[reflect.Type]valueKind{
-		reflect.TypeFor[resource.Quantity]():     kindQuantity,
-		reflect.TypeFor[intstr.IntOrString]():    kindIntOrString,
-		reflect.TypeFor[metav1.Time]():           kindTime,
-		reflect.TypeFor[metav1.MicroTime]():      kindMicroTime,
-		reflect.TypeFor[json.RawMessage]():       kindAny,
-		reflect.TypeFor[map[string]any]():        kindAny,
-		reflect.TypeFor[metav1.FieldsV1]():       kindAny,
-		reflect.TypeFor[metav1.Duration]():       kindCustom,
+		reflect.TypeFor[resource.Quantity]():  kindQuantity,
+		reflect.TypeFor[intstr.IntOrString](): kindIntOrString,
+		reflect.TypeFor[metav1.Time]():        kindTime,
+		reflect.TypeFor[metav1.MicroTime]():   kindMicroTime,
+		reflect.TypeFor[json.RawMessage]():    kindAny,
+		reflect.TypeFor[map[string]any]():     kindAny,
+		reflect.TypeFor[metav1.FieldsV1]():    kindAny,
+		reflect.TypeFor[metav1.Duration]():    kindCustom,
 	}
 )
 
@@ -221,8 +221,8 @@ func isPlainKey(k string) bool {
 // decodeProblem is one reason strict decoding would fail.
 type decodeProblem struct {
 	path    string
-	unknown bool // an unknown field
-	invalid bool // a value a CRD's schema refuses (enum, pattern, required…)
+	unknown bool   // an unknown field
+	invalid bool   // a value a CRD's schema refuses (enum, pattern, required…)
 	msg     string // else a value of the wrong type
 }
 
