@@ -106,7 +106,7 @@ func (w waivers) apply(gate string, checks map[string]Check, findings []Finding)
 			if g, _, _ := strings.Cut(wv.Check, "/"); g != gate {
 				continue
 			}
-			path := "metadata.annotations." + WaiveAnnotation
+			path := `metadata.annotations["` + WaiveAnnotation + `"]`
 			switch {
 			case wv.Reason == "":
 				problems = append(problems, Finding{
