@@ -357,6 +357,16 @@ func secStrings(m map[string]any, key string) []string {
 	return out
 }
 
+// secHas reports whether the list at key holds the string s.
+func secHas(m map[string]any, key, s string) bool {
+	for _, v := range secList(m, key) {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
 func secContains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

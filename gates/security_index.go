@@ -12,8 +12,11 @@ type securityIndex struct {
 	// adminRoles holds "Kind namespace/name" of Roles and ClusterRoles (namespace empty) whose
 	// rules grant every verb on every resource in every group.
 	adminRoles map[string]bool
-	// pods lists the pod templates of the rendering.
-	pods []secPodTemplate
+	// pods lists the pod templates of the rendering; podsByLabel indexes them by
+	// "namespace/key=value" of each label, so that selectors are matched against candidates
+	// only (a rendering of thousands of Services and workloads stays linear).
+	pods        []secPodTemplate
+	podsByLabel map[string][]int
 	// crdScopes maps a custom kind to whether it is namespaced, from CRDs in the rendering.
 	crdScopes map[string]bool
 }
@@ -63,24 +66,41 @@ func newSecurityIndex(objs render.Objects) *securityIndex {
 				if r, set := secInt(secMap(c, "spec"), "replicas"); set {
 					replicas = r
 				}
-				idx.pods = append(idx.pods, secPodTemplate{
-					namespace: o.Namespace(),
-					labels:    secMap(PodMeta(o), "labels"),
-					replicas:  replicas,
-				})
+				labels := secMap(PodMeta(o), "labels")
+				ns := o.Namespace()
+				if idx.podsByLabel == nil {
+					idx.podsByLabel = map[string][]int{}
+				}
+				for k, v := range labels {
+					s, _ := v.(string)
+					key := secLabelKey(ns, k, s)
+					idx.podsByLabel[key] = append(idx.podsByLabel[key], len(idx.pods))
+				}
+				idx.pods = append(idx.pods, secPodTemplate{namespace: ns, labels: labels, replicas: replicas})
 			}
 		}
 	}
 	return idx
 }
 
+func secLabelKey(ns, k, v string) string { return ns + "/" + k + "=" + v }
+
+// podsMatching calls match on the pod templates in namespace ns that carry the label k=v, and
+// reports whether any returned true.
+func (idx *securityIndex) podsMatching(ns, k, v string, match func(p secPodTemplate) bool) bool {
+	for _, i := range idx.podsByLabel[secLabelKey(ns, k, v)] {
+		if match(idx.pods[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // secGrantsEverything reports whether a role has a rule with * verbs on * resources in * groups.
 func secGrantsEverything(role map[string]any) bool {
 	for _, r := range secList(role, "rules") {
 		rule, _ := r.(map[string]any)
-		if secContains(secStrings(rule, "verbs"), "*") &&
-			secContains(secStrings(rule, "resources"), "*") &&
-			secContains(secStrings(rule, "apiGroups"), "*") {
+		if secHas(rule, "verbs", "*") && secHas(rule, "resources", "*") && secHas(rule, "apiGroups", "*") {
 			return true
 		}
 	}

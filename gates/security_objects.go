@@ -11,24 +11,22 @@ import (
 func (e *secEval) role() {
 	for i, r := range secList(e.obj.Content, "rules") {
 		rule, _ := r.(map[string]any)
-		p := secIndex("rules", i)
-		verbs := secStrings(rule, "verbs")
-		resources := secStrings(rule, "resources")
-		if secContains(verbs, "*") {
+		p := "rules[" + strconv.Itoa(i) + "]"
+		anyVerb := secHas(rule, "verbs", "*")
+		if anyVerb {
 			e.add(checkRBACWildcard, p+".verbs", "rule "+strconv.Itoa(i)+" grants every verb (*)")
 		}
-		if secContains(resources, "*") {
+		if secHas(rule, "resources", "*") {
 			e.add(checkRBACWildcard, p+".resources", "rule "+strconv.Itoa(i)+" grants every resource (*)")
 		}
-		groups := secStrings(rule, "apiGroups")
-		if !(secContains(groups, "") || secContains(groups, "*")) {
+		if !(secHas(rule, "apiGroups", "") || secHas(rule, "apiGroups", "*")) {
 			continue
 		}
-		if !(secContains(verbs, "*") || secContains(verbs, "create") || secContains(verbs, "get")) {
+		if !(anyVerb || secHas(rule, "verbs", "create") || secHas(rule, "verbs", "get")) {
 			continue
 		}
 		for _, res := range [...]string{"pods/exec", "pods/attach"} {
-			if secContains(resources, res) {
+			if secHas(rule, "resources", res) {
 				e.add(checkPodExecAttach, p+".resources", "rule "+strconv.Itoa(i)+" allows "+res)
 			}
 		}
@@ -91,10 +89,10 @@ func (e *secEval) service() {
 		return
 	}
 	ns := e.obj.Namespace()
-	for _, p := range e.idx.pods {
-		if p.namespace == ns && secLabelsMatch(sel, p.labels) {
-			return
-		}
+	// Every pod the selector matches carries its first pair; look only at those.
+	k, v := secFirstPair(sel)
+	if e.idx.podsMatching(ns, k, v, func(p secPodTemplate) bool { return secLabelsMatch(sel, p.labels) }) {
+		return
 	}
 	e.add(checkDanglingService, "spec.selector", "Service selector "+secSelectorString(sel)+" matches no pod template in namespace "+strconv.Quote(ns))
 }
@@ -132,15 +130,36 @@ func (e *secEval) pdb() {
 	case int64, int, float64:
 		min, _ := secInt(spec, "minAvailable")
 		sel := secMap(spec, "selector")
-		ns := e.obj.Namespace()
-		for _, p := range e.idx.pods {
-			if p.namespace == ns && len(sel) > 0 && secSelectorMatches(sel, p.labels) && min >= p.replicas {
-				e.add(checkPDBBlocksEviction, "spec.minAvailable",
-					"minAvailable is "+strconv.FormatInt(min, 10)+" but the workload it selects runs "+strconv.FormatInt(p.replicas, 10)+" replica(s): no pod may ever be evicted")
-				break
+		lk, lv := secFirstPair(secMap(sel, "matchLabels"))
+		if lk == "" {
+			return // a selector of expressions only: not matched here
+		}
+		var blocked int64
+		e.idx.podsMatching(e.obj.Namespace(), lk, lv, func(p secPodTemplate) bool {
+			if secSelectorMatches(sel, p.labels) && min >= p.replicas {
+				blocked = p.replicas
+				return true
 			}
+			return false
+		})
+		if blocked > 0 {
+			e.add(checkPDBBlocksEviction, "spec.minAvailable",
+				"minAvailable is "+strconv.FormatInt(min, 10)+" but the workload it selects runs "+strconv.FormatInt(blocked, 10)+" replica(s): no pod may ever be evicted")
 		}
 	}
+}
+
+// secFirstPair returns the smallest key of a label map and its value ("" when empty), so that
+// the choice does not depend on map order.
+func secFirstPair(m map[string]any) (string, string) {
+	first := ""
+	for k := range m {
+		if first == "" || k < first {
+			first = k
+		}
+	}
+	v, _ := m[first].(string)
+	return first, v
 }
 
 // namespace fails namespaced objects left in the default namespace.

@@ -162,13 +162,13 @@ func (e *secEval) confinement(name string, sc map[string]any, scPath string, psc
 		}
 	}
 	hp, set := secBool(secMap(sc, "windowsOptions"), "hostProcess")
-	path := scPath + ".windowsOptions.hostProcess"
+	path := scPath
 	if !set {
 		hp, _ = secBool(secMap(psc, "windowsOptions"), "hostProcess")
-		path = pscPath + ".windowsOptions.hostProcess"
+		path = pscPath
 	}
 	if hp {
-		e.add(checkHostProcess, path, name+" runs as a Windows host process")
+		e.add(checkHostProcess, path+".windowsOptions.hostProcess", name+" runs as a Windows host process")
 	}
 }
 
@@ -288,17 +288,17 @@ func (e *secEval) volumes(spec map[string]any, path string, containers []Contain
 func (e *secEval) ports(name string, c Container) {
 	for i, v := range secList(c.Map, "ports") {
 		port, _ := v.(map[string]any)
-		p := secIndex(c.Path+".ports", i)
+		p := func() string { return secIndex(c.Path+".ports", i) }
 		if hp, _ := secInt(port, "hostPort"); hp > 0 {
-			e.add(checkHostPort, p+".hostPort", name+" binds host port "+strconv.FormatInt(hp, 10))
+			e.add(checkHostPort, p()+".hostPort", name+" binds host port "+strconv.FormatInt(hp, 10))
 		}
 		if cp, _ := secInt(port, "containerPort"); cp == 22 {
 			if proto := secStr(port, "protocol"); proto == "" || proto == "TCP" {
-				e.add(checkSSHPort, p+".containerPort", name+" exposes port 22 (SSH)")
+				e.add(checkSSHPort, p()+".containerPort", name+" exposes port 22 (SSH)")
 			}
 		}
 		if n, ok := port["name"].(string); ok && !secValidPortName(n) {
-			e.add(checkInvalidPortName, p+".name", name+" has port name "+strconv.Quote(n)+", which is not a valid IANA service name")
+			e.add(checkInvalidPortName, p()+".name", name+" has port name "+strconv.Quote(n)+", which is not a valid IANA service name")
 		}
 	}
 }
@@ -369,14 +369,27 @@ func (e *secEval) image(name string, c Container) {
 	if e.gate.opts.RequireDigests && ref.digest == "" {
 		e.add(checkImageDigest, p, name+" uses image "+image+", which is not pinned by digest")
 	}
-	if len(e.gate.trusted) > 0 && !e.gate.trustedImage(ref.name) {
-		e.add(checkUntrustedRegistry, p, name+" uses image "+image+" from "+ref.name[:strings.IndexByte(ref.name, '/')]+", which is not a trusted registry")
+	if len(e.gate.trusted) > 0 {
+		if full := ref.normalized(); !e.gate.trustedImage(full) {
+			e.add(checkUntrustedRegistry, p, name+" uses image "+image+" from "+full[:strings.IndexByte(full, '/')]+", which is not a trusted registry")
+		}
 	}
 }
 
-// secImageRef is an image reference split into its parts. name is normalised with its registry
-// host ("docker.io/library/nginx").
+// secImageRef is an image reference split into its parts.
 type secImageRef struct{ name, tag, digest string }
+
+// normalized is the name with its registry host: "nginx" is "docker.io/library/nginx".
+func (r secImageRef) normalized() string {
+	first, _, found := strings.Cut(r.name, "/")
+	switch {
+	case !found:
+		return "docker.io/library/" + r.name
+	case !strings.ContainsAny(first, ".:") && first != "localhost":
+		return "docker.io/" + r.name
+	}
+	return r.name
+}
 
 func secParseImage(s string) secImageRef {
 	var r secImageRef
@@ -385,13 +398,6 @@ func secParseImage(s string) secImageRef {
 	}
 	if i := strings.LastIndexByte(s, ':'); i > strings.LastIndexByte(s, '/') {
 		r.tag, s = s[i+1:], s[:i]
-	}
-	first, _, found := strings.Cut(s, "/")
-	switch {
-	case !found:
-		s = "docker.io/library/" + s
-	case !strings.ContainsAny(first, ".:") && first != "localhost":
-		s = "docker.io/" + s
 	}
 	r.name = s
 	return r
@@ -418,10 +424,10 @@ func (e *secEval) env(name string, c Container) {
 	for i, v := range env {
 		ev, _ := v.(map[string]any)
 		n := secStr(ev, "name")
-		p := secIndex(c.Path+".env", i)
+		p := func() string { return secIndex(c.Path+".env", i) }
 		if seen != nil {
 			if j, dup := seen[n]; dup {
-				e.add(checkDuplicateEnv, p+".name", name+" sets "+n+" again (first at env["+strconv.Itoa(j)+"])")
+				e.add(checkDuplicateEnv, p()+".name", name+" sets "+n+" again (first at env["+strconv.Itoa(j)+"])")
 			}
 			seen[n] = i
 		}
@@ -430,7 +436,7 @@ func (e *secEval) env(name string, c Container) {
 			continue
 		}
 		if why := secSecretLike(n, value); why != "" {
-			e.add(checkEnvSecret, p+".value", name+" sets "+n+" to "+why)
+			e.add(checkEnvSecret, p()+".value", name+" sets "+n+" to "+why)
 		}
 	}
 }
