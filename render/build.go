@@ -58,20 +58,26 @@ func Build(ctx context.Context, tree fs.FS, dir string, opts Options) (Objects, 
 	if err != nil {
 		return nil, fail(dir, err)
 	}
-	keepOrigins := false
-	if kfile == "" {
+	generated := kfile == ""
+	if generated {
 		kfile = path.Join(dir, "kustomization.yaml")
 		if data, err = plainKustomization(tree, t.files, dir); err != nil {
 			return nil, fail(dir, err)
 		}
-	} else if data, keepOrigins, err = withOrigins(data); err != nil {
-		return nil, fail(kfile, err)
+		t.files[kfile] = data
 	}
-	t.files[kfile] = data
 
+	// The sandbox reads the user's kustomization, so its errors give the user's line numbers.
 	sb := &sandbox{tree: tree, files: t.files, path: dir, opts: opts, seen: map[string]bool{}}
 	if err := sb.visit(dir); err != nil {
 		return nil, err
+	}
+	keepOrigins := false
+	if !generated {
+		if data, keepOrigins, err = withOrigins(data); err != nil {
+			return nil, fail(kfile, err)
+		}
+		t.files[kfile] = data
 	}
 	if len(sb.helmHomes) > 0 {
 		cleanup, err := t.materialize(sb.helmHomes)

@@ -125,10 +125,10 @@ func (s *sandbox) visit(dir string) error {
 			if p == "" {
 				p = f
 			}
-			c.ref("files", p, fileOnly)
+			c.ref("files", p, existing)
 		}
 		for _, f := range src.EnvSources {
-			c.ref("envs", f, fileOnly)
+			c.ref("envs", f, existing)
 		}
 	}
 	if len(k.OpenAPI) > 0 {
@@ -144,7 +144,9 @@ func (s *sandbox) visit(dir string) error {
 type refKind int
 
 const (
-	fileOnly     refKind = iota // a file kustomize loads; it reports a missing one itself
+	fileOnly     refKind = iota // a file kustomize loads
+	pathOnly                    // a path that may not exist yet (helm pulls charts into it)
+	existing                    // a generator source: a file, or a directory kustomize judges
 	fileOrDir                   // a resource: a file, or a directory with a kustomization
 	dirOnly                     // a component
 	inlineOrFile                // a patch given inline or as a file
@@ -187,11 +189,14 @@ func (c *check) ref(field, entry string, kind refKind) {
 		c.fail(entry, fmt.Errorf("%s: path leaves the repository", field))
 		return
 	}
-	if kind == fileOnly || kind == inlineOrFile {
+	if kind == pathOnly || kind == inlineOrFile {
 		return
 	}
 	fi, err := fs.Stat(c.s.tree, p)
 	switch {
+	case kind == fileOnly && err == nil && fi.IsDir():
+		c.fail(entry, fmt.Errorf("%s: %s is a directory, not a file", field, p))
+	case (kind == fileOnly || kind == existing) && err == nil:
 	case err != nil && kind == inlineOrAny:
 		return // kustomize reads it as inline config and says what is wrong
 	case err != nil:
@@ -228,11 +233,11 @@ func (c *check) helm(k *types.Kustomization) {
 	if k.HelmGlobals != nil && k.HelmGlobals.ChartHome != "" {
 		home = k.HelmGlobals.ChartHome
 	}
-	c.ref("helmGlobals.chartHome", home, fileOnly)
+	c.ref("helmGlobals.chartHome", home, pathOnly)
 	for _, h := range k.HelmCharts {
-		c.ref("helmCharts.valuesFile", h.ValuesFile, fileOnly)
+		c.ref("helmCharts.valuesFile", h.ValuesFile, pathOnly)
 		for _, f := range h.AdditionalValuesFiles {
-			c.ref("helmCharts.additionalValuesFiles", f, fileOnly)
+			c.ref("helmCharts.additionalValuesFiles", f, pathOnly)
 		}
 	}
 	if c.err == nil {
