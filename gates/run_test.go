@@ -46,7 +46,7 @@ func TestEvaluateAppliesWaiversAndOverrides(t *testing.T) {
 	}
 	g := listingGate{fixedGate{name: "demo", outcome: Fail,
 		findings: []Finding{finding("demo/a", Error), finding("demo/b", Error), finding("demo/c", Warning), finding("demo/d", Error)},
-		checks: []Check{{ID: "demo/a"}, {ID: "demo/b"}, {ID: "demo/c"}, {ID: "demo/d"}}}}
+		checks:   []Check{{ID: "demo/a"}, {ID: "demo/b"}, {ID: "demo/c"}, {ID: "demo/d"}}}}
 
 	for _, tc := range []struct {
 		name      string
