@@ -48,7 +48,7 @@ func Parse(data []byte, file string) ([]Pipeline, error) {
 		}
 		if err != nil {
 			// The YAML parser cannot resume after a syntax error; report what came before it too.
-			problems = append(problems, syntaxProblem(err))
+			problems = append(problems, syntaxProblem(err, bytes.Count(data, []byte("\n"))+1))
 			break
 		}
 		root := &n
@@ -88,7 +88,7 @@ func Parse(data []byte, file string) ([]Pipeline, error) {
 		for i := range problems {
 			problems[i].File = file
 		}
-		return nil, &ValidationError{Problems: sortProblems(problems)}
+		return nil, &ValidationError{Problems: sortProblems(problems, file)}
 	}
 
 	pipelines := make([]Pipeline, len(docs))
@@ -119,7 +119,11 @@ func uniquePipelineNames(docs []*document) {
 	}
 }
 
-func sortProblems(ps []Problem) []Problem {
+// maxProblems bounds the problems reported: past it, the file is more likely the wrong file
+// than a config with that many mistakes, and a longer list helps nobody.
+const maxProblems = 100
+
+func sortProblems(ps []Problem, file string) []Problem {
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 	out := ps[:0]
 	seen := map[Problem]bool{}
@@ -129,12 +133,17 @@ func sortProblems(ps []Problem) []Problem {
 			out = append(out, p)
 		}
 	}
+	if len(out) > maxProblems {
+		more := len(out) - maxProblems
+		out = append(out[:maxProblems], Problem{File: file,
+			Message: fmt.Sprintf("%d more problems not shown; fix these first and run again", more)})
+	}
 	return out
 }
 
 var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func syntaxProblem(err error) Problem {
+func syntaxProblem(err error, lines int) Problem {
 	msg := err.Error()
 	if m := yamlLineError.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
@@ -148,7 +157,8 @@ func syntaxProblem(err error) Problem {
 				break
 			}
 		}
-		return Problem{Line: line, Message: "invalid YAML: " + m[2]}
+		// At the end of the input, the scanner can point one line past the last.
+		return Problem{Line: min(line, lines), Message: "invalid YAML: " + m[2]}
 	}
 	return Problem{Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
@@ -161,7 +171,7 @@ type document struct {
 	lines map[string]int
 	// suppress holds paths whose problems decoding already reported, so that validation does not
 	// add a second, derived one (a misspelt `brnach` already says what `branch: required` would).
-	suppress []string
+	suppress map[string]bool
 	problems []Problem
 }
 
@@ -179,12 +189,15 @@ func (d *document) line(path string) int {
 }
 
 func (d *document) suppressed(path string) bool {
-	for _, s := range d.suppress {
-		if s == "" || path == s || strings.HasPrefix(path, s+".") || strings.HasPrefix(path, s+"[") {
+	for {
+		if d.suppress[path] {
 			return true
 		}
+		if path == "" {
+			return false
+		}
+		path = parentPath(path)
 	}
-	return false
 }
 
 // maxValues bounds the values decoded from one document, aliases included: a few lines of
@@ -192,7 +205,7 @@ func (d *document) suppressed(path string) bool {
 const maxValues = 100_000
 
 func decodeDocument(root *yaml.Node, index int) *document {
-	d := &document{index: index, lines: map[string]int{"": root.Line}}
+	d := &document{index: index, lines: map[string]int{"": root.Line}, suppress: map[string]bool{}}
 	w := walker{doc: d, budget: maxValues}
 	w.decode(root, reflect.ValueOf(&d.pipeline).Elem(), "")
 	return d
@@ -217,7 +230,7 @@ func (w *walker) problem(line int, path, format string, args ...any) {
 // mismatch reports a value of the wrong kind and suppresses problems derived from its absence.
 func (w *walker) mismatch(n *yaml.Node, path, want string) {
 	w.problem(n.Line, path, "want %s, got %s", want, describe(n))
-	w.doc.suppress = append(w.doc.suppress, path)
+	w.doc.suppress[path] = true
 }
 
 // resolve follows an alias and counts the value against the document's budget.
@@ -228,12 +241,17 @@ func (w *walker) resolve(n *yaml.Node) (*yaml.Node, bool) {
 	if n == nil {
 		return nil, false
 	}
+	return n, w.spend()
+}
+
+// spend counts one value or key against the document's budget and reports whether any is left.
+func (w *walker) spend() bool {
 	w.budget--
 	if w.budget == -1 {
 		w.problem(w.doc.lines[""], "", "document too large: its aliases expand to more than %d values; write the values out or use fewer aliases", maxValues)
-		w.doc.suppress = append(w.doc.suppress, "")
+		w.doc.suppress[""] = true
 	}
-	return n, w.budget >= 0
+	return w.budget >= 0
 }
 
 func (w *walker) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -317,7 +335,7 @@ func (w *walker) decode(n *yaml.Node, v reflect.Value, path string) {
 				reads = fmt.Sprintf(", which YAML reads as %v", x)
 			}
 			w.problem(n.Line, path, "want a string, got the %s %s%s; quote it: %q", what, n.Value, reads, n.Value)
-			w.doc.suppress = append(w.doc.suppress, path)
+			w.doc.suppress[path] = true
 		default:
 			v.SetString(n.Value)
 		}
@@ -374,7 +392,7 @@ func (w *walker) decodeUnmarshaler(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b); err != nil {
 		w.problem(n.Line, path, "%v", err)
-		w.doc.suppress = append(w.doc.suppress, path)
+		w.doc.suppress[path] = true
 	}
 }
 
@@ -382,7 +400,7 @@ func (w *walker) unknownField(e entry, parent string, names []string) {
 	msg := "unknown field"
 	if s := suggest(e.key, names); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
-		w.doc.suppress = append(w.doc.suppress, joinPath(parent, s))
+		w.doc.suppress[joinPath(parent, s)] = true
 	} else {
 		msg += "; known fields: " + strings.Join(names, ", ")
 	}
@@ -401,7 +419,7 @@ type entry struct {
 func (w *walker) entries(n *yaml.Node, path string) []entry {
 	var own, merged []entry
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && w.spend(); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
 			merged = append(merged, w.merge(val, path)...)

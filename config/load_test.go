@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -958,4 +959,19 @@ func TestLoad(t *testing.T) {
 			t.Errorf("Load = %v\nwant %s", err, want)
 		}
 	})
+}
+
+func TestParseShowsAtMostMaxProblems(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: stagegate.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: shop}\nspec:\n  repo: {url: /srv/shop.git}\n  environments:\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "    - {name: e%d, branch: env/e%d, path: /e%d}\n", i, i, i)
+	}
+	lines := problemLines(t, func() error { _, err := Parse([]byte(b.String()), "stagegate.yaml"); return err }())
+	if len(lines) != maxProblems+1 {
+		t.Fatalf("got %d lines, want %d problems and a count", len(lines), maxProblems)
+	}
+	if want := "stagegate.yaml: 50 more problems not shown; fix these first and run again"; lines[maxProblems] != want {
+		t.Errorf("last line = %q, want %q", lines[maxProblems], want)
+	}
 }
