@@ -420,7 +420,7 @@ var cronSchedule = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Mont
 func (c *checker) drift(at string, d Drift) {
 	if d.Schedule == "" {
 		c.add(at+".schedule", `required; a cron schedule like "*/10 * * * *" or "@every 10m"`)
-	} else if _, err := parseCron(d.Schedule); err != nil {
+	} else if _, err := ParseSchedule(d.Schedule); err != nil {
 		c.add(at+".schedule", `not a cron schedule (%v); use five fields (minute hour day-of-month month day-of-week) like "*/10 * * * *", or a descriptor like "@hourly" or "@every 10m"`, err)
 	}
 	switch d.Mode {
@@ -430,9 +430,11 @@ func (c *checker) drift(at string, d Drift) {
 	}
 }
 
-// parseCron parses a schedule, turning a panic inside the cron parser into an error: the
-// schedule comes from an untrusted file.
-func parseCron(s string) (_ cron.Schedule, err error) {
+// ParseSchedule parses a drift schedule the way validation checks it: five cron fields, or a
+// descriptor (@hourly, @every 10m), with an optional CRON_TZ= prefix. Whatever runs the schedule
+// should parse it with this function, so that what validated is what runs. A panic inside the
+// cron parser comes back as an error: the schedule comes from a file.
+func ParseSchedule(s string) (_ cron.Schedule, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
