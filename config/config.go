@@ -99,7 +99,8 @@ type Environment struct {
 	Path string `json:"path"`
 
 	// Promote says how changes reach this environment from the one before it. Not allowed on the
-	// first environment, which receives changes by ordinary PRs.
+	// first environment, which receives changes by ordinary PRs. After Load it is set on every
+	// environment but the first (defaults filled in) and nil on the first.
 	Promote *Promote `json:"promote,omitempty"`
 	// Gates run on the rendered state before a promotion into this environment can merge.
 	Gates Gates `json:"gates,omitempty"`
