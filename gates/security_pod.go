@@ -184,8 +184,9 @@ var safeSysctls = map[string]bool{
 
 func (e *secEval) sysctls(psc map[string]any, pscPath string) {
 	for i, v := range secList(psc, "sysctls") {
-		n := secStr(v.(map[string]any), "name")
-		if !safeSysctls[strings.ReplaceAll(n, "/", ".")] {
+		sysctl, _ := v.(map[string]any)
+		n := secStr(sysctl, "name")
+		if n != "" && !safeSysctls[strings.ReplaceAll(n, "/", ".")] {
 			e.add(checkUnsafeSysctls, secIndex(pscPath+".sysctls", i)+".name", "pod sets unsafe sysctl "+n)
 		}
 	}
@@ -267,7 +268,7 @@ func (e *secEval) volumes(spec map[string]any, path string, containers []Contain
 		var users []string
 		for _, c := range containers {
 			for _, m := range secList(c.Map, "volumeMounts") {
-				if secStr(m.(map[string]any), "name") == volName {
+				if mount, _ := m.(map[string]any); secStr(mount, "name") == volName {
 					users = append(users, c.Name)
 				}
 			}

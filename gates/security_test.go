@@ -590,3 +590,27 @@ func secBenchObjects(b *testing.B, n int) render.Objects {
 	}
 	return objs
 }
+
+// FuzzSecurity feeds arbitrary YAML to the gate: whatever a repository holds, it must not panic.
+func FuzzSecurity(f *testing.F) {
+	for _, tc := range secCases {
+		if tc.yaml != "" {
+			f.Add(tc.yaml)
+		}
+	}
+	f.Add(hardenedDeployment)
+	f.Add(`{kind: Deployment, spec: {template: {spec: {containers: [1, {securityContext: [x]}], volumes: [{hostPath: 3}], securityContext: {sysctls: [1]}}}}}`)
+	f.Add(`{kind: Pod, spec: {containers: [{image: "@", env: [{name: 1, value: 2}], ports: [{name: 3}], livenessProbe: {httpGet: {port: ""}}}]}}`)
+	g := newSecurity(config.SecurityGate{RequireDigests: true, TrustedRegistries: []string{"ghcr.io"}})
+	f.Fuzz(func(t *testing.T, stream string) {
+		var objs render.Objects
+		for _, doc := range strings.Split(stream, "\n---\n") {
+			var m map[string]any
+			if yaml.Unmarshal([]byte(doc), &m) != nil || m == nil {
+				continue
+			}
+			objs = append(objs, render.Object{Content: m})
+		}
+		g.Evaluate(Input{Objects: objs})
+	})
+}
