@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -25,7 +24,7 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &verr) || len(verr.Problems) == 0 {
 				t.Fatalf("error is %T with no problems: %v", err, err)
 			}
-			lines := bytes.Count(data, []byte("\n")) + 1
+			lines := countLines(data)
 			for _, p := range verr.Problems {
 				if p.Message == "" || p.Line < 0 || p.Line > lines || p.File != "fuzz.yaml" {
 					t.Errorf("problem %+v: want a message and a line in 0..%d of fuzz.yaml", p, lines)

@@ -48,7 +48,7 @@ func Parse(data []byte, file string) ([]Pipeline, error) {
 		}
 		if err != nil {
 			// The YAML parser cannot resume after a syntax error; report what came before it too.
-			problems = append(problems, syntaxProblem(err, bytes.Count(data, []byte("\n"))+1))
+			problems = append(problems, syntaxProblem(err, countLines(data)))
 			break
 		}
 		root := &n
@@ -139,6 +139,13 @@ func sortProblems(ps []Problem, file string) []Problem {
 			Message: fmt.Sprintf("%d more problems not shown; fix these first and run again", more)})
 	}
 	return out
+}
+
+// countLines counts lines the way YAML does: \r\n, \r, \n, NEL, LS and PS each end one.
+func countLines(data []byte) int {
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	return 1 + strings.Count(s, "\n") + strings.Count(s, "\r") +
+		strings.Count(s, "\u0085") + strings.Count(s, "\u2028") + strings.Count(s, "\u2029")
 }
 
 var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
