@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -43,8 +44,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ex):
 		return int(ex)
 	default:
-		fmt.Fprintf(stderr, "error: %v\n", err)
+		writeError(stderr, err)
 		return exitError
+	}
+}
+
+// writeError prints an error once, where it stops travelling. An error of several lines (config
+// validation reports every problem) prints as an indented list.
+func writeError(w io.Writer, err error) {
+	msg := err.Error()
+	if !strings.Contains(msg, "\n") {
+		fmt.Fprintf(w, "error: %s\n", msg)
+		return
+	}
+	fmt.Fprintln(w, "error:")
+	for _, line := range strings.Split(msg, "\n") {
+		fmt.Fprintf(w, "  %s\n", line)
 	}
 }
 
