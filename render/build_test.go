@@ -266,3 +266,15 @@ func TestBuildCancelled(t *testing.T) {
 		t.Errorf("Build with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestSortIgnoresSourceOrder: one object in two API versions sorts the same whichever came first.
+func TestSortIgnoresSourceOrder(t *testing.T) {
+	v1 := Object{Content: map[string]any{"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": map[string]any{"name": "web"}}}
+	v2 := Object{Content: map[string]any{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": map[string]any{"name": "web"}}}
+	a, b := Objects{v1, v2}, Objects{v2, v1}
+	a.Sort()
+	b.Sort()
+	if a.Digest() != b.Digest() {
+		t.Errorf("digest depends on input order:\n%s\nvs\n%s", a.YAML(), b.YAML())
+	}
+}

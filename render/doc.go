@@ -1,5 +1,5 @@
 // Package render turns a directory of a Git tree into Kubernetes objects: kustomize in process
-// (krusty) over an in-memory filesystem, or the plain YAML files of a directory that has no
+// (krusty) over a read-only view of the tree that reads files on demand, or the plain YAML files of a directory that has no
 // kustomization, the way Flux does.
 //
 // Rendering is sandboxed: remote bases and URL resources are refused, exec and KRM-function

@@ -15,7 +15,9 @@ type Object struct {
 	// Content is the object as decoded from YAML (maps, slices, strings, float64/int64, bools).
 	Content map[string]any
 	// Source is the file in the repository the object came from, relative to the repository
-	// root ("base/deployment.yaml"); empty when kustomize generated it (configMapGenerator).
+	// root ("base/deployment.yaml"). For an object kustomize generated (configMapGenerator,
+	// secretGenerator, helmCharts) it is the kustomization that configured the generator
+	// ("base/kustomization.yaml"); empty when unknown.
 	Source string
 }
 
@@ -120,7 +122,15 @@ func (objs Objects) Index() map[ID]Object {
 // Sort puts objects in canonical order: the order in which they can be applied (namespaces and
 // CRDs first, kustomize's legacy kind order), then by group, kind, namespace and name.
 func (objs Objects) Sort() {
-	sort.SliceStable(objs, func(i, j int) bool { return less(objs[i].ID(), objs[j].ID()) })
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := objs[i].ID(), objs[j].ID()
+		if a == b {
+			// The same object in two versions (autoscaling/v1 and v2): order must not depend
+			// on the order of the sources, or the digest would.
+			return objs[i].APIVersion() < objs[j].APIVersion()
+		}
+		return less(a, b)
+	})
 }
 
 func less(a, b ID) bool {
