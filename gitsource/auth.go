@@ -47,7 +47,7 @@ func parseScheme(raw string) (scheme, error) {
 	case strings.HasPrefix(raw, "/"):
 		return schemeFile, nil
 	}
-	if i := strings.Index(raw, "://"); i >= 0 {
+	if schemeEnd(raw) >= 0 {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return 0, fmt.Errorf("repo.url %s is not a valid URL: %w", Redact(raw), errors.Unwrap(err))

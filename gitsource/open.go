@@ -53,9 +53,10 @@ type Mirror struct {
 	// mu serialises every use of repo, reads included. go-git's filesystem storage is not safe
 	// for concurrent reads: ObjectStorage builds its pack index map lazily on first read and
 	// Packfile keeps per-file offset caches, all without locks (go-git v5.19, checked in
-	// storage/filesystem/object.go). A sync.RWMutex with shared reads would race inside go-git,
-	// so reads take the same exclusive lock as fetches. Reads are short (one object or one
-	// directory at a time); a fetch holds mu for its whole transfer.
+	// storage/filesystem/object.go). With a sync.RWMutex and shared reads,
+	// TestConcurrentReadsDuringSync fails under -race inside go-git, so reads take the same
+	// exclusive lock as fetches. Reads are short (one object, one directory or one history walk
+	// at a time); a fetch holds mu for its whole transfer, and Probe needs no lock at all.
 	mu   sync.Mutex
 	repo *git.Repository
 	// lock is the cross-process lock on the mirror (see flock.go), taken shared for reads and

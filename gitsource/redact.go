@@ -32,7 +32,7 @@ func Redact(url string) string {
 // splitURL splits url into the part before the authority (scheme and "://", or "" for scp-like
 // and local forms), the authority (userinfo and host) and the tail (path, query and fragment).
 func splitURL(url string) (head, authority, tail, scheme string) {
-	if i := strings.Index(url, "://"); i >= 0 {
+	if i := schemeEnd(url); i >= 0 {
 		head, rest := url[:i+3], url[i+3:]
 		end := strings.IndexAny(rest, "/?#")
 		if end < 0 {
@@ -53,6 +53,23 @@ func splitURL(url string) (head, authority, tail, scheme string) {
 	// The authority runs to the host's colon, if any; keep the path untouched.
 	hostEnd := at + 1 + strings.IndexByte(url[at+1:end]+":", ':')
 	return "", url[:hostEnd], url[hostEnd:], ""
+}
+
+// schemeEnd returns the index of "://" when url starts with a scheme, else -1. Like git, it
+// accepts only a letter followed by letters, digits, "+", "-" and ".": "a:b@host:x://y" is an
+// scp-like URL with a password, not a URL whose scheme is "a:b@host:x".
+func schemeEnd(url string) int {
+	i := strings.Index(url, "://")
+	if i <= 0 {
+		return -1
+	}
+	for j, c := range url[:i] {
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (j == 0 || !('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return -1
+		}
+	}
+	return i
 }
 
 // redactUserinfo keeps the user name and hides the password.

@@ -3,6 +3,7 @@ package gitsource_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,7 @@ func TestOpenDefaultsCacheDir(t *testing.T) {
 			for k, v := range tt.env {
 				e[k] = filepath.Join(tmp, v)
 			}
-			m, err := gitsource.Open(context.Background(), config.Repo{URL: gitsourcetest.NewRepo(t, envs)}, gitsource.Options{Getenv: e.get})
+			m, err := gitsource.Open(context.Background(), config.Repo{URL: gitsourcetest.NewRepo(t, envs)}, gitsource.Options{Getenv: e.get, Log: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
 			}
