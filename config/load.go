@@ -18,7 +18,7 @@ import (
 )
 
 // Load reads, defaults and validates the config file at path.
-func Load(path string) ([]Pipeline, error) {
+func Load(path string, checks ...Check) ([]Pipeline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -26,15 +26,20 @@ func Load(path string) ([]Pipeline, error) {
 		}
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, path)
+	return Parse(data, path, checks...)
 }
+
+// Check is a further check of a valid pipeline by a package that owns part of its meaning (the
+// gates package compiles CEL rules). It returns errors as Problems or "spec.path: message", so
+// each is reported with its line like any other problem.
+type Check func(Pipeline) []error
 
 // Parse does what Load does for data already read; file names the source in errors.
 //
 // data holds one or more Pipeline documents separated by `---`. Each is decoded strictly, then
 // defaulted, then validated; every problem in every document is reported at once in a
 // *ValidationError, in file order. On error no pipeline is returned.
-func Parse(data []byte, file string) ([]Pipeline, error) {
+func Parse(data []byte, file string, checks ...Check) ([]Pipeline, error) {
 	var (
 		docs     []*document
 		problems []Problem
@@ -69,6 +74,16 @@ func Parse(data []byte, file string) ([]Pipeline, error) {
 		applyDefaults(&d.pipeline)
 		for _, pr := range validate(&d.pipeline) {
 			if !d.suppressed(pr.Path) {
+				pr.Line = d.line(pr.Path)
+				d.problems = append(d.problems, pr)
+			}
+		}
+		if len(d.problems) > 0 {
+			continue // checks may assume a valid pipeline
+		}
+		for _, check := range checks {
+			for _, err := range check(d.pipeline) {
+				pr := pathProblem(err, "")
 				pr.Line = d.line(pr.Path)
 				d.problems = append(d.problems, pr)
 			}

@@ -443,26 +443,30 @@ func ParseSchedule(s string) (_ cron.Schedule, err error) {
 	return cronSchedule.Parse(s)
 }
 
-// gates runs the gates package's own checks on an environment's gate options. They come back as
-// errors: a Problem keeps its path; "path: message" is split; anything else is put on the gates.
+// gates runs the gates package's own checks on an environment's gate options.
 func (c *checker) gates(at string, g Gates) {
 	for _, err := range g.validate(at) {
-		var pv Problem
-		var pp *Problem
-		switch {
-		case errors.As(err, &pv):
-			c.add(pv.Path, "%s", pv.Message)
-		case errors.As(err, &pp):
-			c.add(pp.Path, "%s", pp.Message)
-		default:
-			msg := err.Error()
-			if p, rest, ok := strings.Cut(msg, ": "); ok && (p == at || strings.HasPrefix(p, at+".")) {
-				c.add(p, "%s", rest)
-			} else {
-				c.add(at, "%s", msg)
-			}
-		}
+		c.problems = append(c.problems, pathProblem(err, at))
 	}
+}
+
+// pathProblem turns an error from a check outside this file into a Problem: a Problem keeps its
+// path; "path: message" is split when path lies under at ("" for anywhere); anything else is put
+// on at.
+func pathProblem(err error, at string) Problem {
+	var pv Problem
+	var pp *Problem
+	switch {
+	case errors.As(err, &pv):
+		return Problem{Path: pv.Path, Message: pv.Message}
+	case errors.As(err, &pp):
+		return Problem{Path: pp.Path, Message: pp.Message}
+	}
+	msg := err.Error()
+	if p, rest, ok := strings.Cut(msg, ": "); ok && (at == "" || p == at || strings.HasPrefix(p, at+".")) && !strings.ContainsAny(p, " \n") {
+		return Problem{Path: p, Message: rest}
+	}
+	return Problem{Path: at, Message: msg}
 }
 
 // fmtDuration writes 1m rather than time.Duration's 1m0s.

@@ -58,6 +58,18 @@ func ForPipeline(p config.Pipeline) (map[string]*Set, error) {
 	return sets, nil
 }
 
+// Validate compiles every environment's gates of p and returns the problems with their config
+// paths ("spec.environments[2].gates.policy.rules[0].expression: ..."). Pass it to config.Load so
+// a bad rule is reported with its line, with every other problem of the file, when the config loads.
+func Validate(p config.Pipeline) []error {
+	var errs []error
+	for i, env := range p.Spec.Environments {
+		_, e := compile(env.Gates, fmt.Sprintf("spec.environments[%d].gates", i))
+		errs = append(errs, e...)
+	}
+	return errs
+}
+
 // New makes a Set of the given gates with no severity overrides; tests and tools that build
 // their own gates use it.
 func New(gates ...Gate) *Set {

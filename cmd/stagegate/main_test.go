@@ -48,6 +48,17 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestValidateCompilesPolicyRules(t *testing.T) {
+	s, _ := seed(t)
+	cfg, _ := os.ReadFile(s.Config)
+	cfg = bytes.Replace(cfg, []byte("expression: object.spec.replicas >= 2"), []byte("expression: object.spec.replicas >="), 1)
+	os.WriteFile(s.Config, cfg, 0o644)
+	code, _, errs := stagegate(t, "validate", "--config", s.Config)
+	if code != exitError || !strings.Contains(errs, "stagegate.yaml:69: spec.environments[2].gates.policy.rules[0].expression: ERROR: <input>:1:24: Syntax error") {
+		t.Errorf("validate with a broken CEL rule: exit %d, stderr %q; want exit 1 with the rule's line and path", code, errs)
+	}
+}
+
 func TestPlanExitCodesAndOutput(t *testing.T) {
 	s, global := seed(t)
 	code, out, errs := stagegate(t, append([]string{"plan"}, global...)...)

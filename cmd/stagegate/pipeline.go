@@ -6,11 +6,13 @@ import (
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/controller"
+	"github.com/stagegate-dev/stagegate/gates"
 )
 
 // pipelines loads the config file and returns its pipelines, or only the one named.
 func (c *cli) pipelines(name string) ([]config.Pipeline, error) {
-	all, err := config.Load(c.configPath)
+	// Gates compile with the config, so a bad CEL rule is reported like any other config problem.
+	all, err := config.Load(c.configPath, gates.Validate)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stagegate-dev/stagegate/config"
 )
 
 func newValidateCmd(c *cli) *cobra.Command {
@@ -14,7 +12,7 @@ func newValidateCmd(c *cli) *cobra.Command {
 		Short: "Load, default and validate the config; report every problem at once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			pipelines, err := config.Load(c.configPath)
+			pipelines, err := c.pipelines("")
 			if err != nil {
 				return err
 			}
