@@ -155,6 +155,7 @@ func (g Gates) validate(path string) []error {
 	}
 	if g.Security != nil {
 		severity("security", g.Security.GateCommon)
+		errs = append(errs, g.Security.Validate(path+".security")...)
 	}
 	if r := g.Resources; r != nil {
 		severity("resources", r.GateCommon)
