@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -26,6 +27,7 @@ func (m *Mirror) Sync(ctx context.Context, branches []string) (Heads, error) {
 	if len(branches) == 0 {
 		branches = remote.Names()
 	}
+	branches = slices.Compact(slices.Sorted(slices.Values(branches)))
 	var missing []error
 	for _, b := range branches {
 		if _, ok := remote[b]; !ok {

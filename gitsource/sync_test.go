@@ -153,6 +153,9 @@ func TestSyncOverHTTPFetchesOnlyWhatChanged(t *testing.T) {
 	if m.Fetches() != 1 {
 		t.Errorf("first Sync fetched %d times, want 1", m.Fetches())
 	}
+	if diff := cmp.Diff([]string{"POST /repo.git/git-upload-pack"}, posts(requests())); diff != "" {
+		t.Errorf("first Sync fetches both branches in one pack request (-want +got):\n%s", diff)
+	}
 
 	// Unchanged remote: Probe and Sync transfer nothing.
 	before := len(requests())
@@ -188,13 +191,7 @@ func TestSyncOverHTTPFetchesOnlyWhatChanged(t *testing.T) {
 	if m.Fetches() != 2 {
 		t.Errorf("Fetches() = %d after one branch moved, want 2", m.Fetches())
 	}
-	var posts []string
-	for _, r := range requests()[before:] {
-		if strings.HasPrefix(r, "POST") {
-			posts = append(posts, r)
-		}
-	}
-	if diff := cmp.Diff([]string{"POST /repo.git/git-upload-pack"}, posts); diff != "" {
+	if diff := cmp.Diff([]string{"POST /repo.git/git-upload-pack"}, posts(requests()[before:])); diff != "" {
 		t.Errorf("pack requests after a push (-want +got):\n%s", diff)
 	}
 	tree, err := m.Tree("env/dev")
@@ -204,6 +201,17 @@ func TestSyncOverHTTPFetchesOnlyWhatChanged(t *testing.T) {
 	if got, err := tree.ReadFile("overlays/dev/app.yaml"); err != nil || string(got) != "kind: ConfigMap\n" {
 		t.Errorf("new file after incremental sync = %q, %v", got, err)
 	}
+}
+
+// posts returns the requests that transfer objects.
+func posts(requests []string) []string {
+	var out []string
+	for _, r := range requests {
+		if strings.HasPrefix(r, "POST") {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func TestSyncForcePushedBranch(t *testing.T) {
