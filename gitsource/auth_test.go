@@ -195,12 +195,21 @@ func TestSSH(t *testing.T) {
 			if !errors.As(err, &unreachable) || unreachable.KnownHostsFile != file {
 				t.Fatalf("known_hosts %s: Sync = %v, want *UnreachableError naming it", file, err)
 			}
-			if !strings.Contains(err.Error(), "known_hosts") || gitsource.IsTransient(err) {
+			if !strings.Contains(err.Error(), file) || gitsource.IsTransient(err) {
 				t.Errorf("error %q: want known_hosts named and not transient", err)
 			}
 			if m.Fetches() != 0 {
 				t.Errorf("fetched from an untrusted host")
 			}
+		}
+	})
+
+	t.Run("missing repository", func(t *testing.T) {
+		m := open(t, config.Repo{URL: "ssh://git@" + addr + "/nope.git", SSHKeyFile: key, SSHKnownHostsFile: knownHosts}, nil, nil)
+		_, err := m.Probe(context.Background())
+		var nf *gitsource.NotFoundError
+		if !errors.As(err, &nf) || !nf.Repository {
+			t.Fatalf("Probe of a missing repository = %v, want *NotFoundError for the repository", err)
 		}
 	})
 

@@ -23,7 +23,8 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("authentication to %s failed: %s: %v", e.URL, e.Check, e.Err)
+	// go-git repeats the server's body after its own text; trim the newline it ends with.
+	return fmt.Sprintf("authentication to %s failed: %s: %s", e.URL, e.Check, strings.TrimSpace(e.Err.Error()))
 }
 func (e *AuthError) Unwrap() error   { return e.Err }
 func (e *AuthError) Transient() bool { return false }
@@ -56,6 +57,10 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	if e.KnownHostsFile != "" && knownhosts.IsHostKeyChanged(e.Err) {
+		return fmt.Sprintf("cannot trust %s: its host key does not match the one in %s (repo.sshKnownHostsFile): if the server's key really changed, replace its entry; if not, someone may be intercepting the connection",
+			e.URL, e.KnownHostsFile)
+	}
 	if e.KnownHostsFile != "" {
 		return fmt.Sprintf("cannot trust %s: %v: check the server's host key and add it to the known_hosts file %s (repo.sshKnownHostsFile), for example with ssh-keyscan",
 			e.URL, e.Err, e.KnownHostsFile)

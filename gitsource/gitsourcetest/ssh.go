@@ -122,9 +122,8 @@ func gitCommand(line, root string) (*exec.Cmd, error) {
 	if rel, err := filepath.Rel(root, dir); err != nil || strings.HasPrefix(rel, "..") {
 		return nil, errors.New("repository path outside the served root")
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, errors.New("repository not found")
-	}
+	// A missing repository is left to git, which says "does not appear to be a git repository"
+	// on stderr, as a real server does; clients recognise that message.
 	cmd := exec.Command("git", verb, dir)
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
 	return cmd, nil
