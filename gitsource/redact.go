@@ -90,7 +90,9 @@ func redactUserinfo(userinfo, scheme string) string {
 var tokenPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-"}
 
 // looksLikeToken reports whether a user name is probably a token: a known token prefix, or 20 or
-// more characters with no separator a person's or bot's user name would have.
+// more characters with none of the separators a person's or bot's user name has. Open refuses
+// URLs whose user name looks like a token, so the rule stays narrow: "deploy-bot-for-shop" is
+// a user name.
 func looksLikeToken(user string) bool {
 	for _, p := range tokenPrefixes {
 		if strings.HasPrefix(strings.ToLower(user), p) {
@@ -100,7 +102,7 @@ func looksLikeToken(user string) bool {
 	if len(user) < 20 {
 		return false
 	}
-	return !strings.ContainsAny(user, ".-@[]") || strings.Count(user, "-") > 3
+	return !strings.ContainsAny(user, ".-_@[]")
 }
 
 // secretParams are substrings of query parameter names whose values are secrets.

@@ -16,6 +16,7 @@ func TestRedact(t *testing.T) {
 		{"https with user and token", "https://bot:ghp_secret@github.com/acme/shop.git", "https://bot:REDACTED@github.com/acme/shop.git"},
 		{"https token as user", "https://ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/acme/shop.git", "https://REDACTED@github.com/acme/shop.git"},
 		{"https long token-like user", "https://0123456789abcdef0123456789abcdef@git.example.com/shop.git", "https://REDACTED@git.example.com/shop.git"},
+		{"https long user with dashes kept", "https://deploy-bot-for-the-shop-team@git.example.com/shop.git", "https://deploy-bot-for-the-shop-team@git.example.com/shop.git"},
 		{"https plain user kept", "https://alice@git.example.com/shop.git", "https://alice@git.example.com/shop.git"},
 		{"https password with @", "https://bot:p@ss@git.example.com/shop.git", "https://bot:REDACTED@git.example.com/shop.git"},
 		{"https empty password", "https://bot:@git.example.com/shop.git", "https://bot:REDACTED@git.example.com/shop.git"},
