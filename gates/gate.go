@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/render"
 )
 
@@ -45,8 +46,43 @@ type Input struct {
 	Cluster *ClusterFacts
 }
 
-// ForgeFacts are what the forge says about a promotion. Filled in by the promotion step.
-type ForgeFacts struct{}
+// ForgeFacts are what Git and the forge say about a promotion, gathered by the controller's
+// propose step before the gates run. The approvals, checks, window, soak and lineage gates read them.
+type ForgeFacts struct {
+	// SourceBranch and SourceSHA: the commit being promoted, from the source environment.
+	SourceBranch string
+	SourceSHA    string
+	// TargetBranch and TargetSHA: the target environment's branch and its head.
+	TargetBranch string
+	TargetSHA    string
+	// PromotionSHA is the promotion commit the gates judge (the request's head).
+	PromotionSHA string
+	// EquivalentSHAs are earlier promotion commits with the same parent and tree as PromotionSHA
+	// (only their messages differ), so a review of one of them reviewed exactly what merges.
+	EquivalentSHAs []string
+	// Request is the open promotion request, nil before one is opened.
+	Request *gitsource.Request
+	// Reviews of the request, oldest first.
+	Reviews []gitsource.Review
+	// Teams maps "org/team-slug" to its members' logins, for the teams the approvals gate allows.
+	Teams map[string][]string
+	// Authors are the logins (and, where the forge cannot map them, the emails) of the authors of
+	// the commits being promoted: they cannot approve their own change.
+	Authors []string
+	// SourceChecks are the statuses and check runs on the source commit.
+	SourceChecks []gitsource.Status
+	// SourceHasCluster says whether the source environment is applied to a cluster; then
+	// SourceDeployed is when its stagegate/deploy success status was posted on SourceSHA (zero:
+	// not deployed yet).
+	SourceHasCluster bool
+	SourceDeployed   time.Time
+	// SourceArrived is when SourceSHA reached the source branch (its commit time on the branch).
+	SourceArrived time.Time
+	// MissingFromSource are commits on the target whose changes the source does not have
+	// (hotfixes to back-port), newest first; MissingPaths the files they changed.
+	MissingFromSource []gitsource.Commit
+	MissingPaths      []string
+}
 
 // ClusterFacts are what the target cluster says. Filled in by the deploy and drift steps.
 type ClusterFacts struct{}
