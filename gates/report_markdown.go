@@ -19,6 +19,27 @@ var outcomeIcon = map[Outcome]string{Pass: "✅", Pending: "⏳", Fail: "❌"}
 // gate failed).
 func (r Report) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
+	r.writeMarkdownTable(bw)
+	r.writeMarkdownFindings(bw)
+	return bw.Flush()
+}
+
+// WriteMarkdownTable writes only the heading and the table of gates: what a PR body keeps whole
+// when the findings do not fit.
+func (r Report) WriteMarkdownTable(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	r.writeMarkdownTable(bw)
+	return bw.Flush()
+}
+
+// WriteMarkdownFindings writes only each gate's findings, in collapsed sections.
+func (r Report) WriteMarkdownFindings(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	r.writeMarkdownFindings(bw)
+	return bw.Flush()
+}
+
+func (r Report) writeMarkdownTable(bw *bufio.Writer) {
 	fmt.Fprintf(bw, "### %s Gates: %s\n\n", outcomeIcon[r.Verdict], r.Verdict)
 	fmt.Fprintf(bw, "%d objects", r.Objects)
 	if r.Env != "" {
@@ -34,6 +55,9 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	for _, res := range r.Results {
 		fmt.Fprintf(bw, "| %s | %s %s | %s |\n", res.Gate, outcomeIcon[res.Outcome], res.Outcome, cell(res.Summary))
 	}
+}
+
+func (r Report) writeMarkdownFindings(bw *bufio.Writer) {
 	for _, res := range r.Results {
 		if len(res.Findings) == 0 {
 			continue
@@ -63,7 +87,6 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 		}
 		fmt.Fprint(bw, "\n</details>\n")
 	}
-	return bw.Flush()
 }
 
 func severityIcon(f Finding) string {
