@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/render"
 )
 
@@ -158,9 +159,21 @@ func writeCommits(b *strings.Builder, p Proposal) {
 		b.WriteString("None: the target differs from the source without new source commits (a change made on the target itself).\n\n")
 		return
 	}
-	for i, c := range pr.Commits {
+	writeCommitList(b, p, pr.Commits)
+	if pr.MoreCommits {
+		b.WriteString("- …and older commits not listed\n")
+	}
+	if len(pr.Carried) > 0 {
+		b.WriteString("\nwhich carry these commits from earlier environments:\n\n")
+		writeCommitList(b, p, pr.Carried)
+	}
+	b.WriteString("\n")
+}
+
+func writeCommitList(b *strings.Builder, p Proposal, commits []gitsource.Commit) {
+	for i, c := range commits {
 		if i == maxBodyCommits {
-			fmt.Fprintf(b, "- …and %d more\n", len(pr.Commits)-i)
+			fmt.Fprintf(b, "- …and %d more\n", len(commits)-i)
 			break
 		}
 		sha := "`" + short(c.SHA) + "`"
@@ -171,10 +184,6 @@ func writeCommits(b *strings.Builder, p Proposal) {
 		}
 		fmt.Fprintf(b, "- %s %s — %s\n", sha, mdText(c.Author), mdText(c.Subject))
 	}
-	if pr.MoreCommits {
-		b.WriteString("- …and older commits not listed\n")
-	}
-	b.WriteString("\n")
 }
 
 var changeWord = map[render.ChangeType]string{render.Added: "➕ added", render.Removed: "➖ removed", render.Changed: "✏️ changed"}

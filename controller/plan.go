@@ -52,12 +52,18 @@ type Promotion struct {
 	// Commits on the source not yet promoted to the target, newest first.
 	Commits     []gitsource.Commit `json:"commits"`
 	MoreCommits bool               `json:"moreCommits,omitempty"`
+	// Carried are the commits of earlier environments that the promoted commits carry, when
+	// those are promotion commits themselves (staging's commits promoting dev's), newest first:
+	// the changes a reviewer of a prod promotion wants to read.
+	Carried []gitsource.Commit `json:"carried,omitempty"`
 	// LastPromoted is the source sha of the target's last stagegate promotion, if any.
 	LastPromoted string `json:"lastPromoted,omitempty"`
 	// Digests of the target's rendering now and after the promotion.
 	CurrentDigest  string          `json:"currentDigest,omitempty"`
 	ProposedDigest string          `json:"proposedDigest,omitempty"`
 	Changes        []render.Change `json:"changes"`
+	// Proposed is the target's rendering from the source's tree: what the gates judge.
+	Proposed render.Objects `json:"-"`
 }
 
 // Plan works out, for each adjacent pair of environments, what a promotion would change. It
@@ -118,6 +124,7 @@ func planPair(ctx context.Context, m *gitsource.Mirror, heads gitsource.Heads, f
 	if err != nil {
 		return pr, fmt.Errorf("%s from %s's tree: %w", to.Name, from.Name, err)
 	}
+	pr.Proposed = proposed
 	pr.CurrentDigest, pr.ProposedDigest = current.Digest(), proposed.Digest()
 	if pr.CurrentDigest == pr.ProposedDigest {
 		pr.Action, pr.Reason = UpToDate, ReasonRenderedEqual
@@ -130,7 +137,9 @@ func planPair(ctx context.Context, m *gitsource.Mirror, heads gitsource.Heads, f
 
 // unpromoted fills in the source commits not yet in the target: those after the source commit of
 // the target's last stagegate promotion from this source branch or, before any promotion, those
-// not reachable from the target.
+// not reachable from the target. A last-promoted sha the mirror does not have (the source was
+// rewritten, or the trailer written by hand) is passed over: the target head is the stop then,
+// and flagging the trailer is the audit's business.
 func unpromoted(ctx context.Context, m *gitsource.Mirror, pr *Promotion) error {
 	stop := pr.Target.SHA
 	// The last promotion is near the target's head; looking further back costs time on large
@@ -144,6 +153,9 @@ func unpromoted(ctx context.Context, m *gitsource.Mirror, pr *Promotion) error {
 		if !ok || err != nil || branch != pr.Source.Name {
 			continue // malformed trailers are the audit's business, not the plan's
 		}
+		if _, err := m.Resolve(sha); err != nil {
+			break
+		}
 		pr.LastPromoted, stop = sha, sha
 		break
 	}
@@ -155,5 +167,39 @@ func unpromoted(ctx context.Context, m *gitsource.Mirror, pr *Promotion) error {
 		commits, pr.MoreCommits = commits[:MaxPlanCommits], true
 	}
 	pr.Commits = commits
+	pr.Carried = carried(ctx, m, pr)
 	return nil
+}
+
+// carried returns the upstream commits that the promotion commits among pr.Commits carry: those
+// reachable from the newest one's source and not from the source of the target's last promotion
+// (or, before any, from the target head). Best effort: a plan without them is still right, so a
+// history the mirror cannot walk gives none.
+func carried(ctx context.Context, m *gitsource.Mirror, pr *Promotion) []gitsource.Commit {
+	var newest string
+	for _, c := range pr.Commits {
+		if _, sha, ok, err := gitsource.Source(c.Message); ok && err == nil {
+			newest = sha
+			break
+		}
+	}
+	if newest == "" {
+		return nil
+	}
+	stop := pr.Target.SHA
+	if pr.LastPromoted != "" {
+		if c, err := m.Commit(pr.LastPromoted); err == nil {
+			if _, sha, ok, err := gitsource.Source(c.Message); ok && err == nil {
+				stop = sha
+			}
+		}
+	}
+	if _, err := m.Resolve(stop); err != nil {
+		return nil
+	}
+	commits, err := m.Log(ctx, newest, stop, MaxPlanCommits)
+	if err != nil {
+		return nil
+	}
+	return commits
 }

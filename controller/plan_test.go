@@ -74,6 +74,12 @@ func TestPlanSeededShop(t *testing.T) {
 	if diff := cmp.Diff(want, summarize(prs)); diff != "" {
 		t.Errorf("Plan (-want +got):\n%s", diff)
 	}
+	if len(prs[1].Carried) != 1 || prs[1].Carried[0].Subject != "web: 1.5.0 with the new checkout page" {
+		t.Errorf("staging → prod carries %+v; want dev's web 1.5.0 commit, which staging's promotion brought", prs[1].Carried)
+	}
+	if len(prs[0].Carried) != 0 {
+		t.Errorf("dev → staging carries %+v; want none (dev's commits are not promotions)", prs[0].Carried)
+	}
 	if got := prs[0].LastPromoted; got != s.Commits["dev-web-1.5"] {
 		t.Errorf("LastPromoted = %s, want dev-web-1.5 %s", got, s.Commits["dev-web-1.5"])
 	}
@@ -183,6 +189,14 @@ func TestPlanErrorsNameWhatFailed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Plan error = %v; want it to mention %q", err, want)
 		}
+	}
+
+	// A last promotion naming a commit the repository does not have (a rewritten source, a
+	// hand-written trailer) does not break the plan: the target head is the stop instead.
+	gitsourcetest.Commit(t, repo, "env/staging", map[string]string{"x": "1"}, "Promote 0123456 to staging\n\nStagegate-Source: env/dev@0123456789abcdef0123456789abcdef01234567")
+	prs, err := controller.Plan(context.Background(), pipeline(repo, "dev", "staging"), controller.Options{CacheDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("Plan with an unknown last-promoted sha: %v, %+v; want to get as far as the broken render", err, prs)
 	}
 
 	p := pipeline(repo, "dev", "qa")

@@ -96,6 +96,12 @@ func writePlan(w io.Writer, prs []controller.Promotion, diffs bool) {
 		for _, cm := range pr.Commits {
 			fmt.Fprintf(w, "    %s  %-16s %s\n", shortSHA(cm.SHA), cm.Author, cm.Subject)
 		}
+		if len(pr.Carried) > 0 {
+			fmt.Fprintf(w, "  which carry (%d) from earlier environments:\n", len(pr.Carried))
+			for _, cm := range pr.Carried {
+				fmt.Fprintf(w, "    %s  %-16s %s\n", shortSHA(cm.SHA), cm.Author, cm.Subject)
+			}
+		}
 		fmt.Fprintf(w, "  changes (%s):\n", countChanges(pr.Changes))
 		for _, ch := range pr.Changes {
 			fmt.Fprintf(w, "    %s %s  (+%d -%d)", changeMark[ch.Type], ch.ID, ch.Added, ch.Removed)
