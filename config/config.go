@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -185,6 +186,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration.String()) }
+
+// LookupEnv returns the environment with the given name, or an error that lists the ones there are.
+func (p *Pipeline) LookupEnv(name string) (*Environment, error) {
+	if e := p.Env(name); e != nil {
+		return e, nil
+	}
+	names := make([]string, len(p.Spec.Environments))
+	for i, e := range p.Spec.Environments {
+		names[i] = e.Name
+	}
+	return nil, fmt.Errorf("pipeline %s has no environment %q; it has %s", p.Metadata.Name, name, strings.Join(names, ", "))
+}
 
 // Env returns the environment with the given name, or nil.
 func (p *Pipeline) Env(name string) *Environment {

@@ -35,7 +35,7 @@ type Proposal struct {
 
 // Title is the request's title: "Promote 1a2b3c4 to staging".
 func Title(pr Promotion) string {
-	return fmt.Sprintf("Promote %s to %s", short(pr.Source.SHA), pr.To)
+	return fmt.Sprintf("Promote %s to %s", gitsource.Short(pr.Source.SHA), pr.To)
 }
 
 // markerRE finds the machine-readable marker every body ends with, so a later cycle (or another
@@ -70,7 +70,7 @@ func Body(p Proposal, limit int) string {
 	pr := p.Promotion
 	var head, tail strings.Builder
 
-	fmt.Fprintf(&head, "## Promote `%s` from %s to %s\n\n", short(pr.Source.SHA), pr.From, pr.To)
+	fmt.Fprintf(&head, "## Promote `%s` from %s to %s\n\n", gitsource.Short(pr.Source.SHA), pr.From, pr.To)
 	fmt.Fprintf(&head, "%s\n\n", summary(p))
 	_ = p.Gates.WriteMarkdownTable(&head)
 	head.WriteString("\n")
@@ -176,7 +176,7 @@ func writeCommitList(b *strings.Builder, p Proposal, commits []gitsource.Commit)
 			fmt.Fprintf(b, "- …and %d more\n", len(commits)-i)
 			break
 		}
-		sha := "`" + short(c.SHA) + "`"
+		sha := "`" + gitsource.Short(c.SHA) + "`"
 		if p.CommitURL != nil {
 			if u := p.CommitURL(c.SHA); u != "" {
 				sha = "[" + sha + "](" + u + ")"
@@ -241,7 +241,7 @@ func markerLine(p Proposal) string {
 }
 
 func gateCommand(p Proposal) string {
-	return fmt.Sprintf("stagegate gate --pipeline %s --env %s --ref %s", p.Promotion.Pipeline, p.Promotion.To, short(p.PromotionSHA))
+	return fmt.Sprintf("stagegate gate --pipeline %s --env %s --ref %s", p.Promotion.Pipeline, p.Promotion.To, gitsource.Short(p.PromotionSHA))
 }
 
 func outcomeIcon(o gates.Outcome) string {

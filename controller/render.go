@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/gitsource"
@@ -22,7 +21,7 @@ type Rendering struct {
 // RenderEnv renders environment env of pipeline p at ref (a branch, a full or short sha on any of
 // the pipeline's branches), or at the head of the environment's branch when ref is empty.
 func RenderEnv(ctx context.Context, p config.Pipeline, env, ref string, opts Options) (Rendering, error) {
-	e, err := findEnv(p, env)
+	e, err := p.LookupEnv(env)
 	if err != nil {
 		return Rendering{}, err
 	}
@@ -77,20 +76,9 @@ func renderTree(ctx context.Context, m *gitsource.Mirror, sha string, env config
 	}
 	objs, err := render.Build(ctx, tree, env.Path, render.Options{Helm: env.Render.Helm})
 	if err != nil {
-		return nil, fmt.Errorf("commit %s: %w", short(sha), err) // render names the path
+		return nil, fmt.Errorf("commit %s: %w", gitsource.Short(sha), err) // render names the path
 	}
 	return objs, nil
-}
-
-func findEnv(p config.Pipeline, name string) (*config.Environment, error) {
-	if e := p.Env(name); e != nil {
-		return e, nil
-	}
-	names := make([]string, len(p.Spec.Environments))
-	for i, e := range p.Spec.Environments {
-		names[i] = e.Name
-	}
-	return nil, fmt.Errorf("pipeline %s has no environment %q; it has %s", p.Metadata.Name, name, strings.Join(names, ", "))
 }
 
 // branches lists the pipeline's environment branches in promotion order.
@@ -100,11 +88,4 @@ func branches(p config.Pipeline) []string {
 		out[i] = e.Branch
 	}
 	return out
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

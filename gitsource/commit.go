@@ -174,3 +174,11 @@ func toCommit(c *object.Commit) Commit {
 		Message:        c.Message,
 	}
 }
+
+// Short abbreviates a sha to the 7 characters people read in logs, titles and tables.
+func Short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

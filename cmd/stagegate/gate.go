@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing/fstest"
 	"time"
 
@@ -141,12 +140,8 @@ func (c *cli) gateEnv(cmd *cobra.Command, pipeline, env, ref, kubeVersion string
 	if err != nil {
 		return gates.Input{}, nil, "", err
 	}
-	if p.Env(env) == nil {
-		names := make([]string, len(p.Spec.Environments))
-		for i, e := range p.Spec.Environments {
-			names[i] = e.Name
-		}
-		return gates.Input{}, nil, "", fmt.Errorf("pipeline %s has no environment %q; it has %s", p.Metadata.Name, env, strings.Join(names, ", "))
+	if _, err := p.LookupEnv(env); err != nil {
+		return gates.Input{}, nil, "", err
 	}
 	if e := p.Env(env); kubeVersion != "" && e.Gates.APIs != nil {
 		apis := *e.Gates.APIs

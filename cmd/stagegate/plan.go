@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stagegate-dev/stagegate/controller"
+	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/render"
 )
 
@@ -78,11 +79,11 @@ func writePlan(w io.Writer, prs []controller.Promotion, diffs bool) {
 		if pr.Action == controller.UpToDate {
 			fmt.Fprintf(w, "nothing to promote (%s)\n", pr.Reason)
 		} else {
-			fmt.Fprintf(w, "promote %s\n", shortSHA(pr.Source.SHA))
+			fmt.Fprintf(w, "promote %s\n", gitsource.Short(pr.Source.SHA))
 		}
-		fmt.Fprintf(w, "  source  %s@%s\n  target  %s@%s\n", pr.Source.Name, shortSHA(pr.Source.SHA), pr.Target.Name, shortSHA(pr.Target.SHA))
+		fmt.Fprintf(w, "  source  %s@%s\n  target  %s@%s\n", pr.Source.Name, gitsource.Short(pr.Source.SHA), pr.Target.Name, gitsource.Short(pr.Target.SHA))
 		if pr.LastPromoted != "" {
-			fmt.Fprintf(w, "  last promoted source  %s\n", shortSHA(pr.LastPromoted))
+			fmt.Fprintf(w, "  last promoted source  %s\n", gitsource.Short(pr.LastPromoted))
 		}
 		if pr.Action == controller.UpToDate {
 			continue
@@ -94,12 +95,12 @@ func writePlan(w io.Writer, prs []controller.Promotion, diffs bool) {
 		}
 		fmt.Fprintf(w, "  commits not yet promoted (%d%s):\n", len(pr.Commits), more)
 		for _, cm := range pr.Commits {
-			fmt.Fprintf(w, "    %s  %-16s %s\n", shortSHA(cm.SHA), cm.Author, cm.Subject)
+			fmt.Fprintf(w, "    %s  %-16s %s\n", gitsource.Short(cm.SHA), cm.Author, cm.Subject)
 		}
 		if len(pr.Carried) > 0 {
 			fmt.Fprintf(w, "  which carry (%d) from earlier environments:\n", len(pr.Carried))
 			for _, cm := range pr.Carried {
-				fmt.Fprintf(w, "    %s  %-16s %s\n", shortSHA(cm.SHA), cm.Author, cm.Subject)
+				fmt.Fprintf(w, "    %s  %-16s %s\n", gitsource.Short(cm.SHA), cm.Author, cm.Subject)
 			}
 		}
 		fmt.Fprintf(w, "  changes (%s):\n", countChanges(pr.Changes))
@@ -134,11 +135,4 @@ func countChanges(changes []render.Change) string {
 		n[ch.Type]++
 	}
 	return fmt.Sprintf("%d objects: %d added, %d removed, %d changed", len(changes), n[render.Added], n[render.Removed], n[render.Changed])
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
