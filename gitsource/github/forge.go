@@ -1,0 +1,148 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// Options configure a Forge. Zero values take the defaults in transport.go.
+type Options struct {
+	// Repo is the repository: its URL as the pipeline clones it
+	// (https://github.com/acme/shop-deploy.git, git@ghe.example.com:acme/shop-deploy.git) or
+	// owner/name.
+	Repo string
+	// BaseURL is the API root of a GitHub Enterprise Server (https://ghe.example.com/api/v3/),
+	// used as written. Empty: https://api.github.com/.
+	BaseURL string
+	Auth    Auth
+	// Timeout bounds one attempt of one call, the answer's body included. Waits for rate limits
+	// and retries come on top, bounded by MaxWait and Retries; the caller's ctx bounds it all.
+	// Default 30s.
+	Timeout time.Duration
+	// MaxWait is the longest a call waits for a rate limit to lift before it returns a
+	// *RateLimitError. Default 2m.
+	MaxWait time.Duration
+	// Retries is how many times a call is sent again after a rate limit, a 5xx or no answer.
+	// Default 3.
+	Retries int
+	// CacheSize bounds the ETag cache (entries). Default 512.
+	CacheSize int
+	// Transport replaces http.DefaultTransport under the forge's own, for tests.
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+}
+
+// Forge is a GitHub repository's pull requests, reviews, statuses and check runs, as the
+// controller's Forge interface wants them.
+type Forge struct {
+	client      *gh.Client
+	owner, repo string
+	tr          *transport
+	auth        string // where the credential comes from, for errors
+	log         *slog.Logger
+}
+
+// New returns the forge for one repository. It does no I/O: the credentials are read, and an
+// App's key parsed, but GitHub is first asked at the first call.
+func New(ctx context.Context, opts Options) (*Forge, error) {
+	_ = ctx // New does no I/O today; ctx is here so that it may, without changing callers.
+	owner, name, err := ParseRepo(opts.Repo)
+	if err != nil {
+		return nil, err
+	}
+	base := opts.BaseURL
+	if base == "" {
+		base = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	baseURL, err := url.Parse(base)
+	if err != nil || baseURL.Host == "" || (baseURL.Scheme != "https" && baseURL.Scheme != "http") {
+		return nil, fmt.Errorf("github: base URL %q is not an http(s) URL: write the API root, like https://ghe.example.com/api/v3/", opts.BaseURL)
+	}
+	next := opts.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	authed, err := opts.Auth.transport(next, base)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := &transport{
+		next:    authed,
+		timeout: or(opts.Timeout, DefaultTimeout),
+		maxWait: or(opts.MaxWait, DefaultMaxWait),
+		retries: or(opts.Retries, DefaultRetries),
+		log:     log,
+		cache:   newETagCache(or(opts.CacheSize, DefaultCacheSize)),
+	}
+	client := gh.NewClient(&http.Client{Transport: t})
+	client.BaseURL = baseURL
+	client.UploadURL = baseURL
+	client.UserAgent = "stagegate"
+	return &Forge{client: client, owner: owner, repo: name, tr: t, auth: opts.Auth.source(), log: log}, nil
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// RateLimit is GitHub's primary rate limit as the last response told it; limit is 0 before
+// the first response.
+func (f *Forge) RateLimit() (remaining, limit int, reset time.Time) {
+	r, _ := f.tr.snapshot()
+	return r.Remaining, r.Limit, r.Reset
+}
+
+// Stats counts the requests sent so far, by method, and the 304s and retries among them.
+func (f *Forge) Stats() Stats {
+	_, s := f.tr.snapshot()
+	return s
+}
+
+// Repo is the repository's owner/name.
+func (f *Forge) Repo() string { return f.owner + "/" + f.repo }
+
+// ParseRepo finds owner and name in a repository URL (https://, ssh://, git@host:path) or an
+// owner/name pair.
+func ParseRepo(raw string) (owner, name string, err error) {
+	p := strings.TrimSpace(raw)
+	switch {
+	case strings.Contains(p, "://"):
+		u, err := url.Parse(p)
+		if err != nil {
+			return "", "", fmt.Errorf("github: repository URL: %w", err)
+		}
+		p = u.Path
+	case strings.Contains(p, ":") && strings.Index(p, ":") < strings.IndexByte(p+"/", '/'):
+		p = p[strings.Index(p, ":")+1:] // git@host:owner/name
+	}
+	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || parts[len(parts)-2] == "" || parts[len(parts)-1] == "" {
+		return "", "", fmt.Errorf("github: cannot find owner/name in the repository %q: use a URL like https://github.com/acme/shop-deploy.git", raw)
+	}
+	// A GHES URL may have a path prefix; owner and name are always the last two segments.
+	return parts[len(parts)-2], parts[len(parts)-1], nil
+}
+
+// op names a call in errors: "open request", "merge #12".
+func op(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+func (f *Forge) classify(what string, err error) error { return classify(what, err, f.auth) }
