@@ -20,6 +20,18 @@ import (
 // advertisement and no fetch. A branch the remote lacks fails the whole sync with a
 // *BranchNotFoundError before anything is fetched.
 func (m *Mirror) Sync(ctx context.Context, branches []string) (Heads, error) {
+	return m.sync(ctx, branches, false)
+}
+
+// SyncOptional is Sync for branches that may not exist, such as the promotion branches
+// ("stagegate/promote/staging"): a branch the remote lacks is left out of the returned Heads
+// rather than failing the sync, and the mirror's copy of it, if any, is deleted, so that Resolve
+// does not return a promotion branch that was merged and deleted on the remote.
+func (m *Mirror) SyncOptional(ctx context.Context, branches []string) (Heads, error) {
+	return m.sync(ctx, branches, true)
+}
+
+func (m *Mirror) sync(ctx context.Context, branches []string, optional bool) (Heads, error) {
 	remote, err := m.Probe(ctx)
 	if err != nil {
 		return nil, err
@@ -29,14 +41,17 @@ func (m *Mirror) Sync(ctx context.Context, branches []string) (Heads, error) {
 	}
 	branches = slices.Compact(slices.Sorted(slices.Values(branches)))
 	var missing []error
+	var gone []string
 	for _, b := range branches {
 		if _, ok := remote[b]; !ok {
 			missing = append(missing, &BranchNotFoundError{Branch: b, URL: m.url, Have: remote.Names()})
+			gone = append(gone, b)
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && !optional {
 		return nil, errors.Join(missing...)
 	}
+	branches = slices.DeleteFunc(branches, func(b string) bool { return slices.Contains(gone, b) })
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -46,6 +61,14 @@ func (m *Mirror) Sync(ctx context.Context, branches []string) (Heads, error) {
 	defer m.lock.unlock()
 	// Another process sharing the cache may have fetched since this storage indexed its packs.
 	m.reindex()
+	for _, b := range gone {
+		if _, err := m.localHead(b); err == nil {
+			if err := m.repo.Storer.RemoveReference(plumbing.NewBranchReferenceName(b)); err != nil {
+				return nil, fmt.Errorf("sync %s of %s: remove the mirror's copy of a branch the remote deleted: %w", b, m.url, err)
+			}
+			m.log.Debug("branch deleted on the remote", "branch", b)
+		}
+	}
 
 	var specs []gitconfig.RefSpec
 	for _, b := range branches {
