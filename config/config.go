@@ -87,6 +87,28 @@ type Forge struct {
 	Type ForgeType `json:"type,omitempty"`
 	// BaseURL of a GitHub Enterprise Server API (https://ghe.example.com/api/v3/). Empty: github.com.
 	BaseURL string `json:"baseURL,omitempty"`
+
+	// GitHub credentials: exactly one of TokenEnv, TokenFile and App. With none of them, the
+	// forge uses the repository's token (spec.repo.tokenEnv or tokenFile).
+
+	// TokenEnv names an environment variable holding a GitHub token.
+	TokenEnv string `json:"tokenEnv,omitempty"`
+	// TokenFile names a file holding a GitHub token; surrounding whitespace is trimmed.
+	TokenFile string `json:"tokenFile,omitempty"`
+	// App authenticates as a GitHub App installation, with short-lived installation tokens.
+	App *GitHubApp `json:"app,omitempty"`
+	// Timeout bounds one attempt of one GitHub API call. Default 30s.
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// GitHubApp is a GitHub App installation stagegate acts as.
+type GitHubApp struct {
+	// AppID is the App's numeric ID (the App's settings page shows it). Required.
+	AppID int64 `json:"appID"`
+	// InstallationID is the installation on the repository's owner. Required.
+	InstallationID int64 `json:"installationID"`
+	// PrivateKeyFile is the App's private key (PEM), as GitHub generated it. Required.
+	PrivateKeyFile string `json:"privateKeyFile"`
 }
 
 // Environment is one branch of the repository and the cluster it deploys to.

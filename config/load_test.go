@@ -605,13 +605,62 @@ kind: Pipeline
 metadata: {name: web}
 spec:
   repo: {url: "file:///tmp/web.git"}
-  forge: {type: github, baseURL: "http://ghe.example.com/api/v3/"}
+  forge: {type: github, tokenEnv: GITHUB_TOKEN, baseURL: "http://ghe.example.com/api/v3/"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
 `,
 			want: []string{
 				`stagegate.yaml:6: pipeline shop: spec.forge.type: unknown forge type "gitlab"; use local or github`,
 				`stagegate.yaml:14: pipeline billing: spec.forge.baseURL: only used with type github; remove it, or set type: github`,
 				`stagegate.yaml:22: pipeline web: spec.forge.baseURL: must use https:// (http:// is only allowed on loopback, for tests)`,
+			},
+		},
+		{
+			name: "github needs one credential, its own or the repository's",
+			yaml: `
+apiVersion: stagegate.dev/v1alpha1
+kind: Pipeline
+metadata: {name: shop}
+spec:
+  repo: {url: "https://github.com/acme/shop.git"}
+  forge: {type: github}
+  environments: [{name: dev, branch: env/dev, path: overlays/dev}]
+---
+apiVersion: stagegate.dev/v1alpha1
+kind: Pipeline
+metadata: {name: billing}
+spec:
+  repo: {url: "https://github.com/acme/billing.git"}
+  forge:
+    type: github
+    tokenEnv: GITHUB_TOKEN
+    app: {appID: 0, privateKeyFile: ""}
+    timeout: -1s
+  environments: [{name: dev, branch: env/dev, path: overlays/dev}]
+---
+apiVersion: stagegate.dev/v1alpha1
+kind: Pipeline
+metadata: {name: web}
+spec:
+  repo: {url: "https://github.com/acme/web.git", tokenEnv: GITHUB_TOKEN}
+  forge: {tokenFile: /run/token}
+  environments: [{name: dev, branch: env/dev, path: overlays/dev}]
+---
+apiVersion: stagegate.dev/v1alpha1
+kind: Pipeline
+metadata: {name: api}
+spec:
+  repo: {url: "https://github.com/acme/api.git", tokenEnv: GITHUB_TOKEN}
+  forge: {type: github}
+  environments: [{name: dev, branch: env/dev, path: overlays/dev}]
+`,
+			want: []string{
+				`stagegate.yaml:6: pipeline shop: spec.forge: type github needs credentials; set tokenEnv, tokenFile or app here, or spec.repo.tokenEnv or tokenFile`,
+				`stagegate.yaml:17: pipeline billing: spec.forge.app: set only one of tokenEnv, tokenFile and app; remove app`,
+				`stagegate.yaml:17: pipeline billing: spec.forge.app.appID: required; the numeric App ID from the App's settings page`,
+				`stagegate.yaml:17: pipeline billing: spec.forge.app.installationID: required; the numeric ID in the installation's settings URL (…/settings/installations/<id>)`,
+				`stagegate.yaml:17: pipeline billing: spec.forge.app.privateKeyFile: required; the path of the App's private key (.pem) as GitHub generated it`,
+				`stagegate.yaml:18: pipeline billing: spec.forge.timeout: -1s is negative; leave it out for the default 30s`,
+				`stagegate.yaml:26: pipeline web: spec.forge.tokenFile: only used with type github; remove it, or set type: github`,
 			},
 		},
 		{

@@ -103,7 +103,7 @@ func validate(p *Pipeline) []Problem {
 	c.dnsLabel("metadata.name", p.Metadata.Name)
 
 	c.repo("spec.repo", p.Spec.Repo)
-	c.forge("spec.forge", p.Spec.Forge)
+	c.forge("spec.forge", p.Spec.Forge, p.Spec.Repo)
 	switch iv := p.Spec.Interval.Duration; {
 	case iv < 0:
 		c.add("spec.interval", "%s is negative; leave it out for the default %s", fmtDuration(iv), fmtDuration(DefaultInterval))
@@ -293,12 +293,13 @@ func (c *checker) repoURL(path, raw string) urlKind {
 	return 0
 }
 
-func (c *checker) forge(at string, f Forge) {
+func (c *checker) forge(at string, f Forge, repo Repo) {
 	switch f.Type {
 	case ForgeLocal, ForgeGitHub:
 	default:
 		c.add(at+".type", "unknown forge type %q; use %s or %s", f.Type, ForgeLocal, ForgeGitHub)
 	}
+	c.forgeAuth(at, f, repo)
 	if f.BaseURL == "" {
 		return
 	}
@@ -314,6 +315,49 @@ func (c *checker) forge(at string, f Forge) {
 		c.add(at+".baseURL", "credentials in the URL are not allowed; the token comes from spec.repo.tokenEnv or tokenFile")
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
 		c.add(at+".baseURL", "must use https:// (http:// is only allowed on loopback, for tests)")
+	}
+}
+
+// forgeAuth checks GitHub's credentials and timeout: exactly one of tokenEnv, tokenFile and app,
+// or none and a repository token to fall back on.
+func (c *checker) forgeAuth(at string, f Forge, repo Repo) {
+	set := []string{}
+	for _, field := range []struct {
+		name string
+		ok   bool
+	}{{"tokenEnv", f.TokenEnv != ""}, {"tokenFile", f.TokenFile != ""}, {"app", f.App != nil}} {
+		if field.ok {
+			set = append(set, field.name)
+		}
+	}
+	if f.Timeout.Duration < 0 {
+		c.add(at+".timeout", "%s is negative; leave it out for the default 30s", fmtDuration(f.Timeout.Duration))
+	}
+	if f.Type != ForgeGitHub {
+		for _, name := range set {
+			c.add(at+"."+name, "only used with type %s; remove it, or set type: %s", ForgeGitHub, ForgeGitHub)
+		}
+		if f.Timeout.Duration != 0 {
+			c.add(at+".timeout", "only used with type %s; remove it, or set type: %s", ForgeGitHub, ForgeGitHub)
+		}
+		return
+	}
+	switch {
+	case len(set) > 1:
+		c.add(at+"."+set[1], "set only one of tokenEnv, tokenFile and app; remove %s", strings.Join(set[1:], " and "))
+	case len(set) == 0 && repo.TokenEnv == "" && repo.TokenFile == "":
+		c.add(at, "type github needs credentials; set tokenEnv, tokenFile or app here, or spec.repo.tokenEnv or tokenFile")
+	}
+	if a := f.App; a != nil {
+		if a.AppID <= 0 {
+			c.add(at+".app.appID", "required; the numeric App ID from the App's settings page")
+		}
+		if a.InstallationID <= 0 {
+			c.add(at+".app.installationID", "required; the numeric ID in the installation's settings URL (…/settings/installations/<id>)")
+		}
+		if a.PrivateKeyFile == "" {
+			c.add(at+".app.privateKeyFile", "required; the path of the App's private key (.pem) as GitHub generated it")
+		}
 	}
 }
 
