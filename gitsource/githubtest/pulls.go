@@ -346,7 +346,8 @@ func (s *Server) checkMerged(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.merged {
-		writeError(w, http.StatusNotFound, "Not Found", pullsDocs+"#check-if-a-pull-request-has-been-merged")
+		// GitHub's description documents this 404 without a body.
+		w.WriteHeader(http.StatusNotFound)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

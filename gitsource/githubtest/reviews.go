@@ -3,6 +3,7 @@ package githubtest
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -110,13 +111,18 @@ func (s *Server) dismissReview(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
+	// This operation's 422 is GitHub's simple validation error: errors are strings.
 	if in.Message == "" {
-		writeValidation(w, docs, fieldError{Resource: "PullRequestReview", Field: "message", Code: "missing_field"})
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"message": "Validation Failed", "errors": []string{"Message can't be blank"},
+			"documentation_url": docs, "status": "422",
+		})
 		return
 	}
 	if rv.state != Approved && rv.state != ChangesRequested {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
-			"message":           "Can not dismiss a " + map[string]string{Commented: "commented", Dismissed: "dismissed"}[rv.state] + " pull request review",
+			"message":           "Unprocessable Entity",
+			"errors":            []string{"Can not dismiss a " + strings.ToLower(strings.ReplaceAll(rv.state, "_", " ")) + " pull request review"},
 			"documentation_url": docs, "status": "422",
 		})
 		return

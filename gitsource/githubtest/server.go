@@ -184,7 +184,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if p, ok := strings.CutPrefix(path, "/api/v3"); ok && strings.HasPrefix(p, "/") {
 		path, prefix = p, "/api/v3"
 		r.URL.Path = p
-		r.URL.RawPath = ""
+		r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, "/api/v3")
 	}
 	entry := Logged{Method: r.Method, Path: path, Query: r.URL.RawQuery, Conditional: r.Header.Get("If-None-Match") != ""}
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
@@ -234,12 +234,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
+	// Handler only finds the pattern; ServeHTTP sets the path values the handlers read.
+	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeError(rec, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
 	} else {
 		s.login, s.prefix = login, prefix
-		h.ServeHTTP(rec, r)
+		s.mux.ServeHTTP(rec, r)
 	}
 
 	if r.Method == http.MethodGet && rec.status == http.StatusOK {
