@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,23 +29,26 @@ type review struct {
 
 // AddReview submits a review of pull request number as login, on its current head (read from
 // the repository now), and returns the review's id. As on GitHub, the pull request's author
-// cannot approve or request changes, and a closed pull request cannot be reviewed: the test fails.
+// cannot approve or request changes, and a closed pull request cannot be reviewed: the test fails
+// (Errorf) and AddReview returns 0.
 func (s *Server) AddReview(number int, login, state string) int64 {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.pull(number)
+	var refused string
 	switch {
 	case p == nil:
-		s.t.Fatalf("githubtest: AddReview: no pull request #%d", number)
+		refused = fmt.Sprintf("no pull request #%d", number)
 	case state != Approved && state != ChangesRequested && state != Commented:
-		s.t.Fatalf("githubtest: AddReview: state %q is not APPROVED, CHANGES_REQUESTED or COMMENTED", state)
+		refused = fmt.Sprintf("state %q is not APPROVED, CHANGES_REQUESTED or COMMENTED", state)
 	case p.state != "open":
-		s.t.Fatalf("githubtest: AddReview: pull request #%d is closed", number)
+		refused = fmt.Sprintf("pull request #%d is closed", number)
 	case login == p.author && state != Commented:
-		s.t.Fatalf("githubtest: AddReview: GitHub refuses: Can not approve or request changes on your own pull request (%s)", login)
+		refused = "GitHub refuses: Can not approve or request changes on your own pull request (" + login + ")"
 	}
-	if p == nil {
+	if refused != "" {
+		s.t.Errorf("githubtest: AddReview: %s", refused)
 		return 0
 	}
 	s.refresh(p)

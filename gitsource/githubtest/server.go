@@ -76,6 +76,7 @@ type Server struct {
 
 	// login and prefix ("" or "/api/v3") of the request being served; serve holds mu.
 	login, prefix string
+	repoCache     map[bool]map[string]any
 }
 
 // New starts an emulator and its Git server on 127.0.0.1; both stop when the test ends.
@@ -238,7 +239,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		writeError(rec, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
 	} else {
-		s.login, s.prefix = login, prefix
+		s.login, s.prefix, s.repoCache = login, prefix, map[bool]map[string]any{}
 		s.mux.ServeHTTP(rec, r)
 	}
 
@@ -343,8 +344,9 @@ func (s *Server) ResetLog() {
 	s.log = nil
 }
 
-// now is GitHub's clock: UTC, whole seconds.
-func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
+// now is GitHub's clock, in UTC. It keeps sub-second precision so that what happened later
+// sorts later; timestamps show whole seconds, as GitHub's do.
+func now() time.Time { return time.Now().UTC() }
 
 func timestamp(t time.Time) any {
 	if t.IsZero() {
@@ -475,7 +477,17 @@ func nodeID(kind, key string) string {
 }
 
 // repoJSON is GitHub's repository object; minimal drops what minimal-repository does not have.
+// It is built once per request: pull request lists hold it twice per item.
 func (s *Server) repoJSON(minimal bool) map[string]any {
+	if m := s.repoCache[minimal]; m != nil {
+		return m
+	}
+	m := s.buildRepoJSON(minimal)
+	s.repoCache[minimal] = m
+	return m
+}
+
+func (s *Server) buildRepoJSON(minimal bool) map[string]any {
 	api := s.api() + s.repoPath()
 	m := map[string]any{
 		"id":          1,
@@ -523,7 +535,14 @@ func (s *Server) repoJSON(minimal bool) map[string]any {
 	for name, v := range map[string]bool{"has_downloads": true, "has_issues": true, "has_projects": true, "has_wiki": true, "has_pages": false, "archived": false, "disabled": false} {
 		m[name] = v
 	}
-	m["pushed_at"] = timestamp(now())
+	// The newest commit date of any branch stands for the last push, so the object (and
+	// every ETag that covers it) changes only when the repository does.
+	pushed, _ := s.git(nil, "for-each-ref", "--count=1", "--sort=-committerdate", "--format=%(committerdate:iso-strict)", "refs/heads")
+	if t, err := time.Parse(time.RFC3339, pushed); err == nil {
+		m["pushed_at"] = timestamp(t)
+	} else {
+		m["pushed_at"] = nil
+	}
 	m["created_at"] = timestamp(gitsourcetest.Epoch)
 	m["updated_at"] = timestamp(gitsourcetest.Epoch)
 	return m
