@@ -278,10 +278,20 @@ func (w *walker) spend() bool {
 
 func (w *walker) decode(n *yaml.Node, v reflect.Value, path string) {
 	n, ok := w.resolve(n)
-	if !ok || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
-		return // null leaves the zero value: the field counts as not set
+	if !ok {
+		return
 	}
 	t := v.Type()
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		// A key written with no value (`security:`, `drift:`) is present: for an optional block,
+		// whose presence enables something, it is the empty block, as `security: {}` is. Leaving
+		// the pointer nil would silently turn off what the user switched on. Any other null
+		// leaves the zero value: the field counts as not set.
+		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+			v.Set(reflect.New(t.Elem()))
+		}
+		return
+	}
 	if t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(unmarshalerType) {
 		w.decodeUnmarshaler(n, v, path)
 		return

@@ -1024,3 +1024,78 @@ func TestParseShowsAtMostMaxProblems(t *testing.T) {
 		t.Errorf("last line = %q, want %q", lines[maxProblems], want)
 	}
 }
+
+// A key written with no value is present: the gate, cluster, drift or promote block it names is
+// on, with its defaults, exactly as if the user had written {}.
+func TestParseNullBlockIsPresent(t *testing.T) {
+	ps, err := Parse(yamlDoc(`
+apiVersion: stagegate.dev/v1alpha1
+kind: Pipeline
+metadata: {name: shop}
+spec:
+  repo: {url: "file:///tmp/shop.git"}
+  environments:
+    - name: dev
+      branch: env/dev
+      path: overlays/dev
+      cluster:
+      gates:
+        schema:
+        apis:
+        security:
+        resources: {budget: }
+    - name: prod
+      branch: env/prod
+      path: overlays/prod
+      promote:
+`), "stagegate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, prod := ps[0].Spec.Environments[0], ps[0].Spec.Environments[1]
+	want := Gates{Schema: &SchemaGate{}, APIs: &APIsGate{}, Security: &SecurityGate{}, Resources: &ResourcesGate{Budget: &Budget{}}}
+	if diff := cmp.Diff(want, dev.Gates); diff != "" {
+		t.Errorf("gates (-want +got):\n%s", diff)
+	}
+	if dev.Cluster == nil {
+		t.Error("cluster: (null) left no cluster; want the cluster with its defaults")
+	}
+	if diff := cmp.Diff(&Promote{MergeMethod: MergeMerge}, prod.Promote); diff != "" {
+		t.Errorf("promote (-want +got):\n%s", diff)
+	}
+}
+
+// Present-but-null blocks are validated like written ones: a null drift is a drift block
+// without its required schedule, and a null promote on the first environment is refused.
+func TestParseReportsProblemsInNullBlocks(t *testing.T) {
+	_, err := Parse(yamlDoc(`
+apiVersion: stagegate.dev/v1alpha1
+kind: Pipeline
+metadata: {name: shop}
+spec:
+  repo: {url: "file:///tmp/shop.git"}
+  environments:
+    - name: dev
+      branch: env/dev
+      path: overlays/dev
+      promote:
+      cluster:
+      drift:
+    - name: prod
+      branch: env/prod
+      path: overlays/prod
+      drift:
+      gates:
+        policy:
+`), "stagegate.yaml")
+	want := []string{
+		`stagegate.yaml:10: spec.environments[0].promote: not allowed on the first environment, which receives changes by ordinary pull requests; remove it`,
+		`stagegate.yaml:12: spec.environments[0].drift.schedule: required; a cron schedule like "*/10 * * * *" or "@every 10m"`,
+		`stagegate.yaml:16: spec.environments[1].drift: needs a cluster to compare with; add cluster (kubeconfig, context) to this environment or remove drift`,
+		`stagegate.yaml:16: spec.environments[1].drift.schedule: required; a cron schedule like "*/10 * * * *" or "@every 10m"`,
+		`stagegate.yaml:18: spec.environments[1].gates.policy.rules: want at least one rule`,
+	}
+	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}

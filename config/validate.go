@@ -175,31 +175,28 @@ func (c *checker) dnsLabel(path, s string) bool {
 	return false
 }
 
-// urlKind is how stagegate talks to a repository, which decides the credentials it can use.
-type urlKind int
-
-const (
-	urlHTTP urlKind = iota + 1
-	urlSSH
-	urlFile
-)
-
-const urlForms = "https://host/org/repo.git, ssh://git@host/org/repo.git, git@host:org/repo.git, file:///path/repo.git or /path/repo.git"
-
+// repo checks the repository URL with ParseRepoURL, as gitsource reads it, and the credential
+// fields against the URL's transport. Messages never repeat the URL: it may hold credentials.
 func (c *checker) repo(at string, r Repo) {
-	kind := c.repoURL(at+".url", r.URL)
+	u, err := ParseRepoURL(r.URL)
+	if err != nil {
+		c.add(at+".url", "%v", err)
+	}
 	httpOnly := []struct{ name, value string }{{"username", r.Username}, {"tokenEnv", r.TokenEnv}, {"tokenFile", r.TokenFile}}
 	sshOnly := []struct{ name, value string }{{"sshKeyFile", r.SSHKeyFile}, {"sshKeyPassphraseEnv", r.SSHKeyPassphraseEnv}, {"sshKnownHostsFile", r.SSHKnownHostsFile}}
-	if kind != 0 {
+	if err == nil {
 		for _, f := range httpOnly {
-			if f.value != "" && kind != urlHTTP {
+			if f.value != "" && !u.Transport.TakesToken() {
 				c.add(at+"."+f.name, "only used with http:// and https:// URLs; remove it, or use an https URL")
 			}
 		}
 		for _, f := range sshOnly {
-			if f.value != "" && kind != urlSSH {
+			if f.value != "" && u.Transport != TransportSSH {
 				c.add(at+"."+f.name, "only used with ssh:// and git@host:path URLs; remove it, or use an SSH URL")
 			}
+		}
+		if (r.TokenEnv != "" || r.TokenFile != "") && u.Cleartext() {
+			c.add(at+".url", "%v", ErrCleartextToken)
 		}
 	}
 	if r.TokenEnv != "" && r.TokenFile != "" {
@@ -217,80 +214,6 @@ func (c *checker) envName(path, s, example string) {
 	if s != "" && !envNamePattern.MatchString(s) {
 		c.add(path, "not an environment variable name; write the name of the variable that holds the secret (%s), not its value", example)
 	}
-}
-
-// repoURL checks the repository URL and returns its kind, or 0 when it is not usable. Messages
-// never repeat the URL: it may hold credentials.
-func (c *checker) repoURL(path, raw string) urlKind {
-	if raw == "" {
-		c.add(path, "required; use one of %s", urlForms)
-		return 0
-	}
-	if strings.TrimSpace(raw) != raw {
-		c.add(path, "has leading or trailing spaces; remove them")
-		return 0
-	}
-	if strings.Contains(raw, "://") {
-		u, err := url.Parse(raw)
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err
-			}
-			c.add(path, "not a valid URL (%v); use one of %s", err, urlForms)
-			return 0
-		}
-		var kind urlKind
-		switch u.Scheme {
-		case "https", "http":
-			kind = urlHTTP
-		case "ssh":
-			kind = urlSSH
-		case "file":
-			kind = urlFile
-		default:
-			c.add(path, "unsupported scheme %q; use one of %s", u.Scheme, urlForms)
-			return 0
-		}
-		if u.User != nil {
-			if _, hasPassword := u.User.Password(); hasPassword || kind != urlSSH {
-				c.add(path, "credentials in the URL are not allowed; remove them and use tokenEnv or tokenFile (with username if the server needs one)")
-				return 0
-			}
-		}
-		switch kind {
-		case urlHTTP, urlSSH:
-			if u.Host == "" {
-				c.add(path, "has no host; use one of %s", urlForms)
-				return 0
-			}
-		case urlFile:
-			if u.Host != "" && u.Host != "localhost" {
-				c.add(path, "file URLs name a local path; write file:///%s", strings.TrimPrefix(u.Host+u.Path, "/"))
-				return 0
-			}
-			if u.Path == "" || u.Path == "/" {
-				c.add(path, "has no path; write file:///path/to/repo.git")
-				return 0
-			}
-		}
-		return kind
-	}
-	if strings.HasPrefix(raw, "/") {
-		return urlFile
-	}
-	// scp-like syntax, as git reads it: [user@]host:path, with the colon before any slash.
-	if colon := strings.Index(raw, ":"); colon > 0 && (!strings.Contains(raw[:colon], "/")) && colon < len(raw)-1 {
-		host := raw[:colon]
-		if at := strings.LastIndex(host, "@"); at >= 0 {
-			host = host[at+1:]
-		}
-		if host != "" {
-			return urlSSH
-		}
-	}
-	c.add(path, "not a URL or an absolute path; use one of %s", urlForms)
-	return 0
 }
 
 func (c *checker) forge(at string, f Forge, repo Repo) {
