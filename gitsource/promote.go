@@ -72,7 +72,11 @@ func (m *Mirror) WritePromotion(ctx context.Context, p Promotion) (string, error
 		if err != nil {
 			return fmt.Errorf("source commit: %w", err)
 		}
-		msg, err := FormatMessage(p.Subject, p.Body, withSource(p.Trailers, p.SourceBranch+"@"+source.Hash.String()))
+		trailers, err := withSource(p.Trailers, p.SourceBranch+"@"+source.Hash.String())
+		if err != nil {
+			return err
+		}
+		msg, err := FormatMessage(p.Subject, p.Body, trailers)
 		if err != nil {
 			return err
 		}
@@ -143,15 +147,18 @@ func (m *Mirror) promotionParent(p Promotion) (*object.Commit, error) {
 	return m.commitObject(ref.Hash().String())
 }
 
-// withSource returns trailers with Stagegate-Source set to source, first, unless one is there.
-// A present one is kept as is; FormatMessage's caller made it, and WritePromotion checks it.
-func withSource(trailers []Trailer, source string) []Trailer {
+// withSource returns trailers with a Stagegate-Source trailer of source put first, unless one is
+// there already; one that names another commit is an error, since the commit's tree is source's.
+func withSource(trailers []Trailer, source string) ([]Trailer, error) {
 	for _, t := range trailers {
 		if strings.EqualFold(t.Key, TrailerSource) {
-			return trailers
+			if strings.TrimSpace(t.Value) != source {
+				return nil, fmt.Errorf("the %s trailer given, %q, is not the promoted commit %s: leave it out and it is added", TrailerSource, t.Value, source)
+			}
+			return trailers, nil
 		}
 	}
-	return append([]Trailer{{Key: TrailerSource, Value: source}}, trailers...)
+	return append([]Trailer{{Key: TrailerSource, Value: source}}, trailers...), nil
 }
 
 // trailerKey is a key Trailers reads back (see trailerLine).

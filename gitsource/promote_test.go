@@ -252,6 +252,9 @@ func TestWritePromotionOptions(t *testing.T) {
 		{"no source branch", func(p *gitsource.Promotion) { p.SourceBranch = "" }, "set SourceBranch and SourceSHA"},
 		{"no target", func(p *gitsource.Promotion) { p.Target = "" }, "set Target"},
 		{"no subject", func(p *gitsource.Promotion) { p.Subject = "" }, "subject is empty"},
+		{"a Stagegate-Source trailer naming another commit", func(p *gitsource.Promotion) {
+			p.Trailers = []gitsource.Trailer{{gitsource.TrailerSource, "env/dev@" + staging}}
+		}, "is not the promoted commit env/dev@" + dev},
 	}
 	for _, tt := range errs {
 		t.Run("refused: "+tt.name, func(t *testing.T) {

@@ -112,7 +112,7 @@ func (m *Mirror) push(ctx context.Context, ref plumbing.ReferenceName, sha, expe
 		case actual != hashOrEmpty(expect):
 			return &LeaseError{URL: m.url, Branch: ref.Short(), Expected: hashOrEmpty(expect), Actual: actual}
 		default:
-			return fmt.Errorf("the remote refused the update: %w: check branch protection rules and that the credentials may push", m.classify(err, m.creds.knownHostsFile))
+			return fmt.Errorf("the remote refused the update: %w: check branch protection rules and that the credentials may push", err)
 		}
 	}
 	if err := m.repo.Storer.SetReference(plumbing.NewHashReference(ref, sha)); err != nil {

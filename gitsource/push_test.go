@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,10 +24,15 @@ func remotes(t *testing.T, repo string) map[string]config.Repo {
 	t.Helper()
 	base, _ := gitsourcetest.NewHTTPServer(t, filepath.Dir(repo), "", "")
 	authed, _ := gitsourcetest.NewHTTPServer(t, filepath.Dir(repo), "x-access-token", "s3cret")
+	key, pub := gitsourcetest.NewSSHKey(t, "")
+	addr, hostKey := gitsourcetest.NewSSHServer(t, filepath.Dir(repo), pub)
 	return map[string]config.Repo{
 		"file":              {URL: "file://" + repo},
+		"absolute path":     {URL: repo},
 		"smart HTTP":        {URL: base + "/repo.git"},
 		"smart HTTP, token": {URL: authed + "/repo.git", TokenEnv: "TOKEN"},
+		"ssh": {URL: "ssh://git@" + addr + "/repo.git", SSHKeyFile: key,
+			SSHKnownHostsFile: gitsourcetest.WriteKnownHosts(t, addr, hostKey)},
 	}
 }
 
@@ -149,13 +155,57 @@ func TestPushRefuses(t *testing.T) {
 	}
 }
 
+func TestPushRefusedByTheRemote(t *testing.T) {
+	ctx := context.Background()
+	repo, m := promotionRepo(t)
+	shas := promotions(t, m, 1)
+
+	t.Run("a hook or branch protection", func(t *testing.T) {
+		hook := filepath.Join(repo, "hooks", "pre-receive")
+		if err := os.WriteFile(hook, []byte("#!/bin/sh\necho protected branch >&2\nexit 1\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(hook)
+		err := m.Push(ctx, promoteBranch, shas[0], "")
+		if err == nil || errors.As(err, new(*gitsource.LeaseError)) || !strings.Contains(err.Error(), "check branch protection") {
+			t.Errorf("Push refused by a hook = %v, want an error (not a *LeaseError) that says to check branch protection", err)
+		}
+		if _, err := m.Resolve(promoteBranch); err == nil {
+			t.Errorf("a refused push created %s in the mirror", promoteBranch)
+		}
+	})
+	t.Run("wrong credentials", func(t *testing.T) {
+		authed, _ := gitsourcetest.NewHTTPServer(t, filepath.Dir(repo), "x-access-token", "s3cret")
+		cfg, cache := config.Repo{URL: authed + "/repo.git", TokenEnv: "TOKEN"}, t.TempDir()
+		m, err := gitsource.Open(ctx, cfg, options(t, cache, env{"TOKEN": "s3cret"}, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Sync(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		shas := promotions(t, m, 1)
+		// The same mirror, opened with a token the server does not accept.
+		if m, err = gitsource.Open(ctx, cfg, options(t, cache, env{"TOKEN": "wrong"}, nil)); err != nil {
+			t.Fatal(err)
+		}
+		err = m.Push(ctx, promoteBranch, shas[0], "")
+		if !errors.As(err, new(*gitsource.AuthError)) || strings.Contains(err.Error(), "wrong") {
+			t.Errorf("Push with a wrong token = %v, want an *AuthError that does not print the token", err)
+		}
+	})
+	if got := remoteHead(t, repo, promoteBranch); got != "" {
+		t.Errorf("refused pushes created %s at %s", promoteBranch, got)
+	}
+}
+
 // TestPushRace races pushes of different commits with the same lease, from one mirror shared by
 // goroutines and from separate mirrors (two agents, each with its own cache): exactly one wins
 // each round and every other gets a *LeaseError. Run it with -race.
 func TestPushRace(t *testing.T) {
 	ctx := context.Background()
 	const rounds, racers = 4, 3
-	for _, transport := range []string{"file", "smart HTTP"} {
+	for _, transport := range []string{"file", "smart HTTP", "ssh"} {
 		for _, shared := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s, shared mirror %v", transport, shared), func(t *testing.T) {
 				repo, _ := promotionRepo(t)
