@@ -7,10 +7,10 @@ PKGS := ./...
 # work tree (hack/kustomize.sh), so later runs on the same machine cost nothing.
 KUSTOMIZE_BIN = $(shell hack/kustomize.sh)
 
-.PHONY: help build test test-short bench vet fmt verify demo fuzz parity clean
+.PHONY: help build test test-short bench bench-render bench-gates vet fmt verify demo fuzz parity clean
 
 help: ## list the targets
-	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## build bin/stagegate
 	$(GO) build -o bin/stagegate ./cmd/stagegate
@@ -24,8 +24,14 @@ test: ## all tests with the race detector, against real Git servers and the kust
 test-short: ## the tests without the race detector, parity or network-like servers
 	$(GO) test -short -count=1 $(PKGS)
 
-bench: ## benchmarks, each side by side with its peer (kustomize CLI, ...), ratios in one run
-	KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) $(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 30m $(PKGS)
+bench: ## benchmarks, each side by side with its peer (kustomize CLI, kubeconform), ratios in one run
+	env $$(hack/kubeconform.sh) KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+
+bench-render: ## in-process rendering vs the kustomize CLI, same builds, one run
+	hack/render-bench.sh
+
+bench-gates: ## static gates vs kubeconform on the same objects, one run
+	env $$(hack/kubeconform.sh) $(GO) test -run '^$$' -bench 'StaticGates|Kubeconform' -benchmem -timeout 30m ./gates/
 
 parity: ## render output equals the kustomize CLI's, object for object
 	KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) $(GO) test -count=1 -run Parity -v ./render/
