@@ -19,6 +19,14 @@ type Gates struct {
 	Security  *SecurityGate  `json:"security,omitempty"`
 	Resources *ResourcesGate `json:"resources,omitempty"`
 	Policy    *PolicyGate    `json:"policy,omitempty"`
+	// The gates that judge the promotion itself, with facts from Git and the forge
+	// (gates_forge.go). Lineage runs on every environment promoted into unless disabled;
+	// approvals also runs when promote.approvals is above 0.
+	Approvals *ApprovalsGate `json:"approvals,omitempty"`
+	Checks    *ChecksGate    `json:"checks,omitempty"`
+	Window    *WindowGate    `json:"window,omitempty"`
+	Soak      *SoakGate      `json:"soak,omitempty"`
+	Lineage   *LineageGate   `json:"lineage,omitempty"`
 }
 
 // Severity of a finding, or "off" in an override.
@@ -205,6 +213,7 @@ func (g Gates) validate(path string) []error {
 			}
 		}
 	}
+	errs = append(errs, g.validateForge(path, severity)...)
 	return errs
 }
 

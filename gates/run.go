@@ -25,7 +25,7 @@ type Set struct {
 // For compiles the gates env chooses. Errors name the config path of the problem, relative to
 // the environment ("gates.policy.rules[0].expression: ..."); ForPipeline gives full paths.
 func For(env config.Environment) (*Set, error) {
-	s, errs := compile(env.Gates, "gates")
+	s, errs := compile(env.Gates, env.Promote, "gates")
 	if len(errs) > 0 {
 		name := env.Name
 		if name == "" {
@@ -44,7 +44,7 @@ func ForPipeline(p config.Pipeline) (map[string]*Set, error) {
 	sets := make(map[string]*Set, len(p.Spec.Environments))
 	var errs []error
 	for i, env := range p.Spec.Environments {
-		s, e := compile(env.Gates, fmt.Sprintf("spec.environments[%d].gates", i))
+		s, e := compile(env.Gates, env.Promote, fmt.Sprintf("spec.environments[%d].gates", i))
 		errs = append(errs, e...)
 		sets[env.Name] = s
 	}
@@ -64,7 +64,7 @@ func ForPipeline(p config.Pipeline) (map[string]*Set, error) {
 func Validate(p config.Pipeline) []error {
 	var errs []error
 	for i, env := range p.Spec.Environments {
-		_, e := compile(env.Gates, fmt.Sprintf("spec.environments[%d].gates", i))
+		_, e := compile(env.Gates, env.Promote, fmt.Sprintf("spec.environments[%d].gates", i))
 		errs = append(errs, e...)
 	}
 	return errs
@@ -88,7 +88,9 @@ func New(gates ...Gate) *Set {
 }
 
 // compile builds the gates of one environment; path is the config path of its gates block.
-func compile(g config.Gates, path string) (*Set, []error) {
+// promote is the environment's promotion policy, nil for the first environment: the approvals
+// gate reads its count, and every environment promoted into runs the lineage gate by default.
+func compile(g config.Gates, promote *config.Promote, path string) (*Set, []error) {
 	var (
 		gates   []Gate
 		errs    []error
@@ -117,6 +119,36 @@ func compile(g config.Gates, path string) (*Set, []error) {
 		errs = append(errs, e...)
 		gates = append(gates, p)
 		commons["policy"] = g.Policy.GateCommon
+	}
+	if g.Approvals != nil || (promote != nil && promote.Approvals > 0) {
+		a := config.ApprovalsGate{}
+		if g.Approvals != nil {
+			a = *g.Approvals
+		}
+		gates = append(gates, newApprovals(a, promoteApprovals(promote)))
+		commons["approvals"] = a.GateCommon
+	}
+	if g.Checks != nil {
+		gates = append(gates, newChecks(*g.Checks))
+		commons["checks"] = g.Checks.GateCommon
+	}
+	if g.Window != nil {
+		w, e := newWindow(*g.Window, path+".window")
+		errs = append(errs, e...)
+		gates = append(gates, w)
+		commons["window"] = g.Window.GateCommon
+	}
+	if g.Soak != nil {
+		gates = append(gates, newSoak(*g.Soak))
+		commons["soak"] = g.Soak.GateCommon
+	}
+	if l := g.Lineage; (l != nil || promote != nil) && (l == nil || !l.Disabled) {
+		c := config.LineageGate{}
+		if l != nil {
+			c = *l
+		}
+		gates = append(gates, newLineage(c))
+		commons["lineage"] = c.GateCommon
 	}
 	s := New(gates...)
 	for _, gt := range gates {
@@ -279,6 +311,10 @@ func summarize(r Result) string {
 		parts = append(parts, fmt.Sprintf("%d waived", waived))
 	}
 	switch {
+	case r.Summary != "" && !aboutObjects(r.Findings):
+		// A gate that judges the promotion rather than objects (approvals, lineage, window)
+		// says more in its own words than counts of findings on "the rendering" would.
+		return r.Summary
 	case r.Outcome == Pending && len(parts) == 0:
 		if r.Summary != "" {
 			return r.Summary
@@ -288,6 +324,16 @@ func summarize(r Result) string {
 		return "no findings"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// aboutObjects says whether any finding names an object.
+func aboutObjects(fs []Finding) bool {
+	for _, f := range fs {
+		if f.Object != (ObjectRef{}) {
+			return true
+		}
+	}
+	return false
 }
 
 func plural(n int, word string) string {
