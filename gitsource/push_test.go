@@ -85,6 +85,10 @@ func TestPushWithLease(t *testing.T) {
 			if got, err := m.Resolve(branch); err != nil || got != shas[0] {
 				t.Errorf("mirror's %s = %s, %v after the push, want %s", branch, got, err, shas[0])
 			}
+			fetches := m.Fetches()
+			if heads, err := m.SyncOptional(ctx, []string{branch}); err != nil || heads[branch] != shas[0] || m.Fetches() != fetches {
+				t.Errorf("SyncOptional after the push = %v, %v with %d fetches; want %s and no fetch", heads, err, m.Fetches()-fetches, shas[0])
+			}
 
 			if err := m.Push(ctx, branch, shas[1], shas[0]); err != nil {
 				t.Fatalf("push with the right lease: %v", err)
