@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,15 +20,6 @@ import (
 	"github.com/stagegate-dev/stagegate/config"
 )
 
-// scheme is the transport a repository URL selects.
-type scheme int
-
-const (
-	schemeFile scheme = iota
-	schemeHTTP
-	schemeSSH
-)
-
 // defaultTokenUser is the user name sent with a token when the config names none; GitHub expects
 // it, and other forges ignore the user name when the password is a token.
 const defaultTokenUser = "x-access-token"
@@ -37,46 +27,6 @@ const defaultTokenUser = "x-access-token"
 // sshDialTimeout bounds an SSH connection attempt: go-git dials SSH without the caller's context,
 // so without a timeout an unreachable host would hang a sync for the kernel's TCP timeout.
 const sshDialTimeout = 30 * time.Second
-
-// parseScheme classifies a repository URL and refuses what stagegate cannot or must not use,
-// with an error that says what to write instead.
-func parseScheme(raw string) (scheme, error) {
-	switch {
-	case raw == "":
-		return 0, errors.New("repo.url is empty: set it to an https://, ssh://, git@host:path, file:// URL or an absolute path")
-	case strings.HasPrefix(raw, "/"):
-		return schemeFile, nil
-	}
-	if schemeEnd(raw) >= 0 {
-		u, err := url.Parse(raw)
-		if err != nil {
-			return 0, fmt.Errorf("repo.url %s is not a valid URL: %w", Redact(raw), errors.Unwrap(err))
-		}
-		// Redact knows every place a secret can hide in a URL (password, token-like user name,
-		// token query parameter); if it hid anything, the URL holds a secret.
-		if _, hasPassword := u.User.Password(); hasPassword || Redact(raw) != raw {
-			return 0, fmt.Errorf("repo.url %s holds a password or token: remove it from the URL and use repo.tokenEnv or repo.tokenFile (and repo.username)", Redact(raw))
-		}
-		switch strings.ToLower(u.Scheme) {
-		case "file":
-			return schemeFile, nil
-		case "http", "https":
-			return schemeHTTP, nil
-		case "ssh", "git+ssh", "ssh+git":
-			return schemeSSH, nil
-		}
-		return 0, fmt.Errorf("repo.url %s: scheme %q is not supported: use https://, ssh://, git@host:path, file:// or an absolute path", Redact(raw), u.Scheme)
-	}
-	// scp-like [user@]host:path, as git accepts it: a colon before any slash.
-	colon, slash := strings.IndexByte(raw, ':'), strings.IndexByte(raw, '/')
-	if colon > 0 && (slash < 0 || colon < slash) {
-		if Redact(raw) != raw {
-			return 0, fmt.Errorf("repo.url %s holds a password: remove it and use repo.sshKeyFile", Redact(raw))
-		}
-		return schemeSSH, nil
-	}
-	return 0, fmt.Errorf("repo.url %q is a relative path: use an absolute path or a file:// URL", raw)
-}
 
 // secret is a credential's value. It never prints itself, in logs, errors or %v.
 type secret string
@@ -89,7 +39,7 @@ func (s secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 // credentials says where a Mirror's credentials come from. They are read at every connection, so
 // a rotated token or key file is picked up without a restart.
 type credentials struct {
-	scheme         scheme
+	url            config.RepoURL // read by config.ParseRepoURL, as validation reads it
 	repo           config.Repo
 	knownHostsFile string // resolved default
 	getenv         func(string) string
@@ -109,13 +59,13 @@ func (c credentials) LogValue() slog.Value {
 // check names what the user should look at when the remote refuses the credentials.
 func (c credentials) check() string {
 	switch {
-	case c.scheme == schemeSSH:
+	case c.url.Transport == config.TransportSSH:
 		return fmt.Sprintf("check that the key in repo.sshKeyFile (%s) is authorized on the server", c.repo.SSHKeyFile)
 	case c.repo.TokenEnv != "":
 		return fmt.Sprintf("check the token in the environment variable %s (repo.tokenEnv) and repo.username", c.repo.TokenEnv)
 	case c.repo.TokenFile != "":
 		return fmt.Sprintf("check the token in %s (repo.tokenFile) and repo.username", c.repo.TokenFile)
-	case c.scheme == schemeHTTP:
+	case c.url.Transport.TakesToken():
 		return "the remote wants credentials: set repo.tokenEnv or repo.tokenFile"
 	}
 	return "check the repository's permissions"
@@ -129,13 +79,17 @@ func (c credentials) validate() error {
 	if r.TokenEnv != "" && r.TokenFile != "" {
 		errs = append(errs, errors.New("repo.tokenEnv and repo.tokenFile are both set: keep one"))
 	}
-	if c.scheme != schemeHTTP && (r.TokenEnv != "" || r.TokenFile != "") {
+	if !c.url.Transport.TakesToken() && (r.TokenEnv != "" || r.TokenFile != "") {
 		errs = append(errs, errors.New("repo.tokenEnv/tokenFile only apply to http(s) URLs: remove them or use an https URL"))
 	}
-	if c.scheme != schemeSSH && (r.SSHKeyFile != "" || r.SSHKeyPassphraseEnv != "" || r.SSHKnownHostsFile != "") {
+	// Refused here, once, rather than when the token is read: no connection may carry it.
+	if c.url.Cleartext() && (r.TokenEnv != "" || r.TokenFile != "") {
+		errs = append(errs, fmt.Errorf("repo.url: %w", config.ErrCleartextToken))
+	}
+	if c.url.Transport != config.TransportSSH && (r.SSHKeyFile != "" || r.SSHKeyPassphraseEnv != "" || r.SSHKnownHostsFile != "") {
 		errs = append(errs, errors.New("repo.sshKeyFile/sshKeyPassphraseEnv/sshKnownHostsFile only apply to ssh URLs: remove them or use an ssh URL"))
 	}
-	if c.scheme == schemeSSH && r.SSHKeyFile == "" {
+	if c.url.Transport == config.TransportSSH && r.SSHKeyFile == "" {
 		errs = append(errs, errors.New("repo.sshKeyFile is not set: an ssh URL needs a private key file"))
 	}
 	return errors.Join(errs...)
@@ -143,10 +97,10 @@ func (c credentials) validate() error {
 
 // auth reads the credentials now and returns the transport's auth method (nil: anonymous).
 func (c credentials) auth(u string) (transport.AuthMethod, error) {
-	switch c.scheme {
-	case schemeHTTP:
+	switch {
+	case c.url.Transport.TakesToken():
 		return c.httpAuth(u)
-	case schemeSSH:
+	case c.url.Transport == config.TransportSSH:
 		return c.sshAuth(u)
 	}
 	return nil, nil

@@ -103,7 +103,6 @@ func TestOpenAcceptsURLForms(t *testing.T) {
 		"file:///srv/git/shop.git",
 		"https://github.com/acme/shop.git",
 		"http://git.internal:8080/shop.git",
-		"https://alice@git.example.com/shop.git",
 		"ssh://git@github.com/acme/shop.git",
 		"git+ssh://git@github.com:2222/acme/shop.git",
 		"git@github.com:acme/shop.git",

@@ -44,7 +44,7 @@ type Options struct {
 // synced. It is safe for concurrent use, and several processes may share one cache.
 type Mirror struct {
 	url     string // redacted, for messages and logs
-	rawURL  string // as configured; holds no secret (Open refuses those)
+	rawURL  string // as Git transports take it (config.RepoURL.Remote); holds no secret (Open refuses those)
 	dir     string
 	creds   credentials
 	log     *slog.Logger
@@ -73,12 +73,16 @@ func Open(ctx context.Context, repo config.Repo, opts Options) (*Mirror, error) 
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	sch, err := parseScheme(repo.URL)
+	// The URL is read as config validation reads it, so that what validates is what connects.
+	u, err := config.ParseRepoURL(repo.URL)
 	if err != nil {
-		return nil, err
+		if repo.URL == "" {
+			return nil, fmt.Errorf("repo.url: %w", err)
+		}
+		return nil, fmt.Errorf("repo.url %s: %w", Redact(repo.URL), err)
 	}
-	creds := credentials{scheme: sch, repo: repo, getenv: opts.Getenv, knownHostsFile: repo.SSHKnownHostsFile}
-	if sch == schemeSSH && creds.knownHostsFile == "" {
+	creds := credentials{url: u, repo: repo, getenv: opts.Getenv, knownHostsFile: repo.SSHKnownHostsFile}
+	if u.Transport == config.TransportSSH && creds.knownHostsFile == "" {
 		creds.knownHostsFile = defaultKnownHosts(opts.Getenv)
 	}
 	if err := creds.validate(); err != nil {
@@ -97,7 +101,7 @@ func Open(ctx context.Context, repo config.Repo, opts Options) (*Mirror, error) 
 	base := mirrorName(repo.URL)
 	m := &Mirror{
 		url:    Redact(repo.URL),
-		rawURL: repo.URL,
+		rawURL: u.Remote,
 		dir:    filepath.Join(gitDir, base+".git"),
 		creds:  creds,
 		log:    opts.Log.With("repo", Redact(repo.URL)),

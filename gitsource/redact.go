@@ -91,8 +91,8 @@ var tokenPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat
 
 // looksLikeToken reports whether a user name is probably a token: a known token prefix, or 20 or
 // more characters with none of the separators a person's or bot's user name has. Open refuses
-// URLs whose user name looks like a token, so the rule stays narrow: "deploy-bot-for-shop" is
-// a user name.
+// every user name in an http(s) URL (config.ParseRepoURL), so this rule only decides what a
+// message prints, and it stays narrow: "deploy-bot-for-shop" is a user name.
 func looksLikeToken(user string) bool {
 	for _, p := range tokenPrefixes {
 		if strings.HasPrefix(strings.ToLower(user), p) {

@@ -103,17 +103,20 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 		want string // in the error
 		leak string // must not be in the error
 	}{
-		{"inline password", config.Repo{URL: "https://bot:s3cr3t-value@git.example.com/shop.git"}, "use repo.tokenEnv or repo.tokenFile", "s3cr3t-value"},
-		{"inline token as user", config.Repo{URL: "https://ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/acme/shop.git"}, "repo.tokenEnv", "ghp_abcdefghij"},
-		{"token in query", config.Repo{URL: "https://git.example.com/shop.git?access_token=s3cr3t-value"}, "repo.tokenEnv", "s3cr3t-value"},
-		{"scp-like password", config.Repo{URL: "git:s3cr3t-value@git.example.com:shop.git"}, "repo.sshKeyFile", "s3cr3t-value"},
+		{"inline password", config.Repo{URL: "https://bot:s3cr3t-value@git.example.com/shop.git"}, "use tokenEnv or tokenFile", "s3cr3t-value"},
+		{"inline token as user", config.Repo{URL: "https://ghp_abcdefghijklmnopqrstuvwxyz0123@github.com/acme/shop.git"}, "use tokenEnv", "ghp_abcdefghij"},
+		{"token in query", config.Repo{URL: "https://git.example.com/shop.git?access_token=s3cr3t-value"}, "use tokenEnv", "s3cr3t-value"},
+		{"scp-like password", config.Repo{URL: "git:s3cr3t-value@git.example.com:shop.git"}, "use sshKeyFile", "s3cr3t-value"},
 		{"relative path", config.Repo{URL: "repos/shop.git"}, "absolute path", ""},
-		{"empty", config.Repo{}, "repo.url is empty", ""},
-		{"unsupported scheme", config.Repo{URL: "ftp://example.com/shop.git"}, "not supported", ""},
+		{"empty", config.Repo{}, "repo.url: required", ""},
+		{"unsupported scheme", config.Repo{URL: "ftp://example.com/shop.git"}, `unsupported scheme "ftp"`, ""},
 		{"token on ssh", config.Repo{URL: "ssh://git@example.com/shop.git", TokenEnv: "T", SSHKeyFile: "/k"}, "only apply to http(s)", ""},
 		{"ssh key on https", config.Repo{URL: "https://example.com/shop.git", SSHKeyFile: "/k"}, "only apply to ssh", ""},
 		{"ssh without key", config.Repo{URL: "git@example.com:shop.git"}, "repo.sshKeyFile is not set", ""},
 		{"both token sources", config.Repo{URL: "https://example.com/shop.git", TokenEnv: "T", TokenFile: "/t"}, "keep one", ""},
+		{"token over http", config.Repo{URL: "http://git.example.com/shop.git", TokenEnv: "T"}, "use https://", ""},
+		{"token file over http", config.Repo{URL: "http://10.0.0.7/shop.git", TokenFile: "/t"}, "use https://", ""},
+		{"user name in an https URL", config.Repo{URL: "https://bot@git.example.com/shop.git"}, "with username", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
