@@ -18,6 +18,7 @@ var lineageFiles = map[string]string{
 	"overlays/staging/kustomization.yaml": "resources: [../../base]\n",
 	"base/app.yaml":                       "image: app:v1\n",
 	"base/config.yaml":                    "level: info\n",
+	"current.yaml":                        gitsourcetest.Symlink("base/app.yaml"),
 }
 
 // promote puts a promotion commit of env/dev onto env/staging in repo, as a merged promotion
@@ -100,6 +101,17 @@ func TestLineage(t *testing.T) {
 		{"a file added on the target only is missing", func(t *testing.T, repo string) {
 			commit(t, repo, "env/staging", map[string]string{"base/pdb.yaml": "minAvailable: 1\n"}, "Add a PDB")
 		}, []string{"base/pdb.yaml"}, []string{"Add a PDB"}, "merge base"},
+		{"a file deleted on both sides is not missing", func(t *testing.T, repo string) {
+			commit(t, repo, "env/staging", map[string]string{"base/config.yaml": gitsourcetest.Deleted}, "Drop config")
+			commit(t, repo, "env/dev", map[string]string{"base/config.yaml": gitsourcetest.Deleted}, "Drop config too")
+		}, nil, nil, "merge base"},
+		{"a file hotfixed on the target and deleted on the source is missing", func(t *testing.T, repo string) {
+			commit(t, repo, "env/staging", map[string]string{"base/config.yaml": "level: debug\n"}, "Hotfix: debug logging")
+			commit(t, repo, "env/dev", map[string]string{"base/config.yaml": gitsourcetest.Deleted}, "Drop config")
+		}, []string{"base/config.yaml"}, []string{"Hotfix: debug logging"}, "merge base"},
+		{"a symlink retargeted on the target only is missing", func(t *testing.T, repo string) {
+			commit(t, repo, "env/staging", map[string]string{"current.yaml": gitsourcetest.Symlink("base/config.yaml")}, "Point current at config")
+		}, []string{"current.yaml"}, []string{"Point current at config"}, "merge base"},
 		{"several hotfixes: only the commits touching missing paths, newest first", func(t *testing.T, repo string) {
 			commit(t, repo, "env/staging", map[string]string{"base/config.yaml": "level: debug\n"}, "Hotfix one")
 			commit(t, repo, "env/staging", map[string]string{"base/app.yaml": "image: app:v1.0.1\n"}, "Hotfix two")
