@@ -33,7 +33,7 @@ func (e *RateLimitError) Error() string {
 	if e.Secondary {
 		kind = "secondary rate limit hit"
 	}
-	return fmt.Sprintf("github: %s on %s %s until %s: stagegate retries then; webhooks and a longer spec.interval spend less",
+	return fmt.Sprintf("%s on %s %s until %s: stagegate retries then; webhooks and a longer spec.interval spend less",
 		kind, e.Method, e.Path, e.Reset.UTC().Format(time.RFC3339))
 }
 func (e *RateLimitError) Transient() bool { return true }
@@ -87,7 +87,7 @@ func classify(op string, err error, auth string) error {
 	}
 	var rl *RateLimitError
 	if errors.As(err, &rl) {
-		return fmt.Errorf("github: %s: %w", op, err)
+		return fmt.Errorf("github: %s: %w", op, rl) // without the url.Error around it: the path is in rl
 	}
 	// The caller's context ended: say so plainly, it is not GitHub's fault. (A timed-out attempt
 	// is errAttemptTimeout, which does not wrap context.DeadlineExceeded.)

@@ -54,7 +54,7 @@ func (f *Forge) Merge(ctx context.Context, number int, opts gitsource.MergeOptio
 			return "", &gitsource.NotMergeableError{Number: number, Reason: "closed while merging"}
 		}
 		f.log.WarnContext(ctx, "github: merging failed; retrying", "pr", number, "err", err)
-		if err := f.tr.sleep(ctx, backoff(attempt, f.tr.timeout/30)); err != nil {
+		if err := f.tr.sleep(ctx, backoff(attempt, writeRetryBackoff)); err != nil {
 			return "", err
 		}
 	}

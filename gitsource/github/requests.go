@@ -79,7 +79,7 @@ func (f *Forge) OpenRequest(ctx context.Context, r gitsource.NewRequest) (gitsou
 			return f.Request(ctx, got.Number)
 		}
 		f.log.WarnContext(ctx, "github: opening the request failed; retrying", "head", r.Head, "base", r.Base, "err", err)
-		if err := f.tr.sleep(ctx, backoff(attempt, f.tr.timeout/30)); err != nil {
+		if err := f.tr.sleep(ctx, backoff(attempt, writeRetryBackoff)); err != nil {
 			return gitsource.Request{}, err
 		}
 	}

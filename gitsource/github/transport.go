@@ -28,6 +28,10 @@ const (
 	DefaultCacheSize = 512
 )
 
+// writeRetryBackoff is the first backoff before a write that failed is tried again, once
+// OpenRequest or Merge has checked that GitHub did not do it after all.
+const writeRetryBackoff = time.Second
+
 // errAttemptTimeout is one attempt that got no answer within Options.Timeout. It does not wrap
 // context.DeadlineExceeded, so it is never mistaken for the caller's context ending.
 var errAttemptTimeout = errors.New("no answer within the timeout")

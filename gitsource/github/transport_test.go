@@ -34,6 +34,7 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Request = r
 		return resp, nil
 	case <-r.Context().Done():
+		<-done // handlers here return when the request's context ends
 		return nil, r.Context().Err()
 	}
 }
