@@ -95,17 +95,29 @@ func (s *Server) pull(number int) *pull {
 	return s.pulls[number-1]
 }
 
-// refresh re-reads an open pull request's branches from the bare repository.
+// refresh re-reads an open pull request's branches from the bare repository, and does what
+// GitHub does when they change outside the API: a deleted head branch closes the pull request;
+// a head that reached the base by a push marks it merged (merged_by is unknown here).
 func (s *Server) refresh(p *pull) {
 	if p.state != "open" {
 		return
 	}
-	if sha := s.branchHead(p.head); sha != "" && sha != p.headSHA {
-		p.headSHA = sha
-		p.updated = now()
+	head, base := s.branchHead(p.head), s.branchHead(p.base)
+	if base != "" {
+		p.baseSHA = base
 	}
-	if sha := s.branchHead(p.base); sha != "" {
-		p.baseSHA = sha
+	switch {
+	case head == "":
+		p.state, p.closed, p.updated = "closed", now(), now()
+	case head != p.headSHA:
+		p.headSHA, p.updated = head, now()
+	}
+	if p.state == "open" && base != "" {
+		if _, err := s.git(nil, "merge-base", "--is-ancestor", p.headSHA, base); err == nil {
+			t := now()
+			p.state, p.merged, p.mergeSHA = "closed", true, p.headSHA
+			p.mergedAt, p.closed, p.updated = t, t, t
+		}
 	}
 }
 

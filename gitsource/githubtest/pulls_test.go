@@ -305,3 +305,25 @@ func TestMergeRefused(t *testing.T) {
 		c.must(404, "PUT", "repos/acme/deploy/pulls/7/merge", map[string]any{})
 	})
 }
+
+func TestPullChangedOutsideTheAPI(t *testing.T) {
+	t.Run("a head pushed into the base marks it merged", func(t *testing.T) {
+		s, c, head := newPromotion(t)
+		openPR(t, c, "promote", "env/prod")
+		gitsourcetest.Branch(t, s.Repo(), "env/prod", "promote")
+		pr := c.must(200, "GET", "repos/acme/deploy/pulls/1", nil).obj(t)
+		if pr["state"] != "closed" || pr["merged"] != true || pr["merge_commit_sha"] != head {
+			t.Errorf("state %v merged %v merge_commit_sha %v", pr["state"], pr["merged"], pr["merge_commit_sha"])
+		}
+	})
+	t.Run("a deleted head branch closes it", func(t *testing.T) {
+		s, c, head := newPromotion(t)
+		openPR(t, c, "promote", "env/prod")
+		gitsourcetest.Git(t, s.Repo(), "update-ref", "-d", "refs/heads/promote")
+		pr := c.must(200, "GET", "repos/acme/deploy/pulls/1", nil).obj(t)
+		if pr["state"] != "closed" || pr["merged"] != false || pr["head"].(map[string]any)["sha"] != head {
+			t.Errorf("state %v merged %v head %v", pr["state"], pr["merged"], pr["head"])
+		}
+		c.must(422, "PATCH", "repos/acme/deploy/pulls/1", map[string]any{"state": "open"})
+	})
+}
