@@ -67,8 +67,12 @@ type Window struct {
 
 // Location returns the window's time zone (UTC when unset); validation has checked the name.
 func (w Window) Location() (*time.Location, error) {
-	if w.TimeZone == "" {
+	switch w.TimeZone {
+	case "":
 		return time.UTC, nil
+	case "Local":
+		// The machine's zone would make the same file mean different times on different hosts.
+		return nil, fmt.Errorf("Local is the machine's zone; name the zone")
 	}
 	return time.LoadLocation(w.TimeZone)
 }

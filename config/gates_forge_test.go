@@ -1,0 +1,73 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseForgeGates(t *testing.T) {
+	ps, err := Parse(yamlDoc(validBase+`      promote: {approvals: 2}
+      gates:
+        approvals: {count: 1, users: [alice], teams: [acme/sre]}
+        checks: {required: [ci/build, "scan/*"], timeout: 1h}
+        window:
+          allow: [{schedule: "0 9 * * MON-FRI", duration: 8h, timeZone: Europe/Berlin}]
+          deny: [{schedule: "@daily", duration: 1h}]
+        soak: {duration: 30m}
+        lineage: {disabled: true}
+`), "stagegate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := 1
+	want := Gates{
+		Approvals: &ApprovalsGate{Count: &one, Users: []string{"alice"}, Teams: []string{"acme/sre"}},
+		Checks:    &ChecksGate{Required: []string{"ci/build", "scan/*"}, Timeout: Duration{time.Hour}},
+		Window: &WindowGate{
+			Allow: []Window{{Schedule: "0 9 * * MON-FRI", Duration: Duration{8 * time.Hour}, TimeZone: "Europe/Berlin"}},
+			Deny:  []Window{{Schedule: "@daily", Duration: Duration{time.Hour}}},
+		},
+		Soak:    &SoakGate{Duration: Duration{30 * time.Minute}},
+		Lineage: &LineageGate{Disabled: true},
+	}
+	if diff := cmp.Diff(want, ps[0].Spec.Environments[1].Gates); diff != "" {
+		t.Errorf("gates (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseReportsForgeGateProblems(t *testing.T) {
+	_, err := Parse(yamlDoc(validBase+`      gates:
+        approvals: {count: -1, users: ["a b"], teams: [sre]}
+        checks: {required: ["", "scan/[a"], timeout: -5m}
+        window:
+          allow:
+            - {schedule: "61 * * * *", duration: 1h, timeZone: Mars/Olympus_Mons}
+            - {schedule: "@every 1h", duration: 0s}
+          deny:
+            - {schedule: "CRON_TZ=Europe/Berlin 0 16 * * FRI", duration: -1h, timeZone: Local}
+        soak: {duration: -30m}
+        lineage: {severity: {lineage/nope: off, approvals/self-approval: error}}
+`), "stagegate.yaml")
+	want := []string{
+		`stagegate.yaml:15: spec.environments[1].gates.approvals.count: want 0 or more, got -1`,
+		`stagegate.yaml:15: spec.environments[1].gates.approvals.users[0]: want a login like "alice", got "a b"`,
+		`stagegate.yaml:15: spec.environments[1].gates.approvals.teams[0]: want "org/team-slug", like "acme/platform", got "sre"`,
+		`stagegate.yaml:16: spec.environments[1].gates.checks.required[0]: empty context name`,
+		`stagegate.yaml:16: spec.environments[1].gates.checks.required[1]: not a valid glob (syntax error in pattern); escape [ and * with \`,
+		`stagegate.yaml:16: spec.environments[1].gates.checks.timeout: want 0 (wait for ever) or more, got -5m0s`,
+		`stagegate.yaml:19: spec.environments[1].gates.window.allow[0].schedule: not a window schedule (end of range (61) above maximum (59): 61); use five fields (minute hour day-of-month month day-of-week) like "0 16 * * FRI", or a descriptor like "@daily"`,
+		`stagegate.yaml:19: spec.environments[1].gates.window.allow[0].timeZone: unknown time zone "Mars/Olympus_Mons"; use an IANA name like "Europe/Berlin" or "America/New_York"`,
+		`stagegate.yaml:20: spec.environments[1].gates.window.allow[1].schedule: not a window schedule (@every is an interval, not a time of day; use five fields like "0 16 * * FRI" or @daily); use five fields (minute hour day-of-month month day-of-week) like "0 16 * * FRI", or a descriptor like "@daily"`,
+		`stagegate.yaml:20: spec.environments[1].gates.window.allow[1].duration: required; how long the window stays open, above 0, like "2h" or "64h"`,
+		`stagegate.yaml:22: spec.environments[1].gates.window.deny[0].schedule: not a window schedule (write the zone in timeZone, not in the schedule); use five fields (minute hour day-of-month month day-of-week) like "0 16 * * FRI", or a descriptor like "@daily"`,
+		`stagegate.yaml:22: spec.environments[1].gates.window.deny[0].duration: required; how long the window stays open, above 0, like "2h" or "64h"`,
+		`stagegate.yaml:22: spec.environments[1].gates.window.deny[0].timeZone: unknown time zone "Local"; use an IANA name like "Europe/Berlin" or "America/New_York"`,
+		`stagegate.yaml:23: spec.environments[1].gates.soak.duration: want 0 or more, like "30m", got -30m0s`,
+		`stagegate.yaml:24: spec.environments[1].gates.lineage.severity.approvals/self-approval: check IDs in lineage.severity start with "lineage/" (or "waiver/")`,
+	}
+	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
