@@ -1,6 +1,10 @@
-// Package gitsource is stagegate's view of Git: one cached bare mirror per repository, a cheap
-// probe of branch heads, incremental fetches, commit trees read as in-memory filesystems (no
-// working copy), commit history between two points and, later, promotion commits.
+// Package gitsource is stagegate's view of Git and of the forges: one cached bare mirror per
+// repository, a cheap probe of branch heads, incremental fetches, commit trees read as in-memory
+// filesystems (no working copy), history between two points, promotion commits with their
+// trailers, pushes with a lease, lineage (the target's changes the source lacks), and the values
+// forges deal in (requests, reviews, statuses). The GitHub forge is in gitsource/github; test
+// doubles that are real servers are in gitsourcetest (Git over smart HTTP and SSH) and
+// githubtest (a GitHub emulator backed by a real repository).
 //
 // It talks to remotes over file://, HTTP(S) (token or basic auth) and SSH (key file and
 // known_hosts). Credentials come only from the environment or files named in config and never
