@@ -26,7 +26,7 @@ import (
 // crossCutting are the statuses GitHub answers on any route though most operations do not
 // list them: conditional GETs (304), authentication (401), rate limits and permissions (403,
 // 429), unknown resources (404) and server errors. Their bodies must still be basic-error.
-var crossCutting = []int{304, 401, 403, 404, 429, 500, 502, 503}
+var crossCutting = []int{304, 401, 403, 404, 429, 500, 502, 503, 504}
 
 type spec struct {
 	doc map[string]any

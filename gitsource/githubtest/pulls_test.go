@@ -171,7 +171,7 @@ func TestListPulls(t *testing.T) {
 			t.Errorf("Link %q lacks %q", link, want)
 		}
 	}
-	api := c
+	api := *c
 	api.base = s.URL() + "api/v3/"
 	if link := api.must(200, "GET", "repos/acme/deploy/pulls?state=all&per_page=1&page=2", nil).header.Get("Link"); !strings.Contains(link, "/api/v3/repos/acme/deploy/pulls?") || !strings.Contains(link, `rel="prev"`) {
 		t.Errorf("Link under /api/v3: %q", link)

@@ -98,27 +98,39 @@ func (s *Server) SecondaryLimit(n int, retryAfter time.Duration, status int) {
 	s.secondary = secondaryLimit{remaining: n, retryAfter: retryAfter, status: status}
 }
 
-// fault fails the next n requests that match.
+// fault fails the next n requests that match, before or after they take effect.
 type fault struct {
 	n      int
 	status int
 	match  string
+	after  bool
 }
 
 // FailNext makes the next n requests whose "METHOD /path" contains match ("" for any; for
-// example "PUT /repos/acme/deploy/pulls/1/merge" or "GET ") fail with status (a 5xx).
-// Failed requests are logged and not counted against the rate limit. Calls queue up.
+// example "PUT /repos/acme/deploy/pulls/1/merge" or "GET ") fail with status (a 5xx) before
+// they do anything. Failed requests are logged and not counted against the rate limit.
+// Calls queue up; the first matching one is used.
 func (s *Server) FailNext(n int, status int, match string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, fault{n: n, status: status, match: match})
 }
 
-// takeFault returns the status of the first matching fault and uses it up, or 0.
-func (s *Server) takeFault(line string) int {
+// FailNextAfter is FailNext for a failure after the request took effect: the pull request is
+// created or merged, the status posted, but the client gets status, as when GitHub times out
+// on its side after a write. Retries must then cope with what already happened.
+func (s *Server) FailNextAfter(n int, status int, match string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fault{n: n, status: status, match: match, after: true})
+}
+
+// takeFault returns the status of the first matching fault of the given kind and uses it
+// up, or 0.
+func (s *Server) takeFault(line string, after bool) int {
 	for i := range s.faults {
 		f := &s.faults[i]
-		if f.n > 0 && strings.Contains(line, f.match) {
+		if f.n > 0 && f.after == after && strings.Contains(line, f.match) {
 			f.n--
 			return f.status
 		}

@@ -161,3 +161,17 @@ func TestFailNext(t *testing.T) {
 		t.Errorf("%d requests counted, want 2 (faults are not)", used)
 	}
 }
+
+func TestFailNextAfter(t *testing.T) {
+	s, c, head := newPromotion(t)
+	s.FailNextAfter(1, http.StatusGatewayTimeout, "POST /repos/acme/deploy/pulls")
+	s.FailNextAfter(1, http.StatusBadGateway, "/merge")
+	c.must(504, "POST", "repos/acme/deploy/pulls", map[string]any{"title": "t", "head": "promote", "base": "env/prod"})
+	// The pull request exists all the same: a retry is a duplicate.
+	c.must(422, "POST", "repos/acme/deploy/pulls", map[string]any{"title": "t", "head": "promote", "base": "env/prod"})
+	c.must(502, "PUT", "repos/acme/deploy/pulls/1/merge", map[string]any{"sha": head})
+	if p := s.PR(1); !p.Merged {
+		t.Error("the merge behind the 502 did not happen")
+	}
+	c.must(405, "PUT", "repos/acme/deploy/pulls/1/merge", map[string]any{"sha": head})
+}

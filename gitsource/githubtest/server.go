@@ -202,7 +202,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write(rec.body.Bytes())
 	}()
 
-	if f := s.takeFault(r.Method + " " + path); f != 0 {
+	rec.header.Set("X-GitHub-Request-Id", fmt.Sprintf("EMU:%d", len(s.log)+1))
+	// ETags depend on who asks and how, as GitHub says with Vary.
+	rec.header.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	if f := s.takeFault(r.Method+" "+path, false); f != 0 {
 		writeError(rec, f, "Server Error", "")
 		return
 	}
@@ -241,6 +244,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.login, s.prefix, s.repoCache = login, prefix, map[bool]map[string]any{}
 		s.mux.ServeHTTP(rec, r)
+	}
+	if f := s.takeFault(r.Method+" "+path, true); f != 0 {
+		rec.body.Reset()
+		rec.header.Del("Location")
+		rec.header.Del("Link")
+		writeError(rec, f, "Server Error", "")
+		return
 	}
 
 	if r.Method == http.MethodGet && rec.status == http.StatusOK {
