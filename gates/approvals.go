@@ -67,6 +67,32 @@ func (g approvalsGate) Evaluate(in Input) Result {
 	case f.Request == nil:
 		return Result{Outcome: Pending, Summary: fmt.Sprintf("needs %s; the promotion request is not open yet", plural(g.count, "approval"))}
 	}
+	t := g.tally(f)
+	approvers := t.approvers
+	slices.Sort(approvers)
+	summary := fmt.Sprintf("%d of %d approvals", len(approvers), g.count)
+	if len(approvers) > 0 {
+		summary += " (" + strings.Join(approvers, ", ") + ")"
+	}
+	if why := append(t.blockers, t.notes...); len(why) > 0 {
+		summary += "; " + strings.Join(why, "; ")
+	}
+	if len(approvers) >= g.count && len(t.blockers) == 0 {
+		return Result{Outcome: Pass, Summary: summary, Findings: t.findings}
+	}
+	return Result{Outcome: Pending, Summary: summary, Findings: t.findings}
+}
+
+// tally is what the reviews of a request amount to under the gate's rules.
+type tally struct {
+	// approvers are the logins whose approvals count, in review order.
+	approvers []string
+	// blockers are outstanding change requests; notes say why an approval did not count.
+	blockers, notes []string
+	findings        []Finding
+}
+
+func (g approvalsGate) tally(f *ForgeFacts) tally {
 	current := map[string]bool{f.PromotionSHA: true}
 	for _, sha := range f.EquivalentSHAs {
 		current[sha] = true
@@ -92,50 +118,52 @@ func (g approvalsGate) Evaluate(in Input) Result {
 		}
 	}
 
-	var (
-		approvers, notes, blockers []string
-		findings                   []Finding
-	)
+	var t tally
 	for _, key := range order {
 		r := latest[key]
 		if !g.allowed(key, f.Teams) {
 			if r.State == gitsource.Approved {
-				notes = append(notes, r.User+" is not an allowed approver")
+				t.notes = append(t.notes, r.User+" is not an allowed approver")
 			}
 			continue
 		}
 		switch r.State {
 		case gitsource.ChangesRequested:
-			blockers = append(blockers, r.User+" requested changes")
+			t.blockers = append(t.blockers, r.User+" requested changes")
 		case gitsource.Approved:
 			switch {
 			case authors[key]:
-				notes = append(notes, r.User+" authored a promoted commit")
-				findings = append(findings, Finding{Check: CheckSelfApproval, Severity: Warning,
+				t.notes = append(t.notes, r.User+" authored a promoted commit")
+				t.findings = append(t.findings, Finding{Check: CheckSelfApproval, Severity: Warning,
 					Message: fmt.Sprintf("%s approved, but authored a commit being promoted; the approval does not count", r.User),
 					Fix:     "ask a reviewer who authored none of the promoted commits"})
 			case !current[r.CommitSHA]:
-				notes = append(notes, r.User+" approved an older commit")
-				findings = append(findings, Finding{Check: CheckStaleApproval, Severity: Warning,
+				t.notes = append(t.notes, r.User+" approved an older commit")
+				t.findings = append(t.findings, Finding{Check: CheckStaleApproval, Severity: Warning,
 					Message: fmt.Sprintf("%s approved %s, an older promotion commit; the request is now at %s", r.User, short(r.CommitSHA), short(f.PromotionSHA)),
 					Fix:     fmt.Sprintf("ask %s to review the request again", r.User)})
 			default:
-				approvers = append(approvers, r.User)
+				t.approvers = append(t.approvers, r.User)
 			}
 		}
 	}
-	slices.Sort(approvers)
-	summary := fmt.Sprintf("%d of %d approvals", len(approvers), g.count)
-	if len(approvers) > 0 {
-		summary += " (" + strings.Join(approvers, ", ") + ")"
+	return t
+}
+
+// Approvers are the logins whose approvals of the promotion count under env's approvals policy
+// (the same rules as the approvals gate), sorted: what the Stagegate-Approved-By trailer records.
+// Nil when the environment requires no approvals and has no approvals gate, or f has no request.
+func Approvers(env config.Environment, f *ForgeFacts) []string {
+	if f == nil || f.Request == nil || (env.Gates.Approvals == nil && promoteApprovals(env.Promote) == 0) {
+		return nil
 	}
-	if why := append(blockers, notes...); len(why) > 0 {
-		summary += "; " + strings.Join(why, "; ")
+	c := config.ApprovalsGate{}
+	if env.Gates.Approvals != nil {
+		c = *env.Gates.Approvals
 	}
-	if len(approvers) >= g.count && len(blockers) == 0 {
-		return Result{Outcome: Pass, Summary: summary, Findings: findings}
-	}
-	return Result{Outcome: Pending, Summary: summary, Findings: findings}
+	a := newApprovals(c, promoteApprovals(env.Promote)).(approvalsGate).tally(f).approvers
+	slices.Sort(a)
+	return a
 }
 
 // allowed says whether login's review counts: anyone's when no users or teams are configured.

@@ -111,3 +111,23 @@ func TestApprovalsFromPromoteOnly(t *testing.T) {
 		t.Errorf("got %+v", r[0])
 	}
 }
+
+func TestApproversForTheTrailer(t *testing.T) {
+	f := &ForgeFacts{PromotionSHA: "h", Request: &gitsource.Request{Number: 3}, Authors: []string{"dave"},
+		Reviews: []gitsource.Review{
+			{User: "zoe", State: gitsource.Approved, CommitSHA: "h"},
+			{User: "dave", State: gitsource.Approved, CommitSHA: "h"},
+			{User: "bob", State: gitsource.Approved, CommitSHA: "old"},
+			{User: "alice", State: gitsource.Approved, CommitSHA: "h"},
+		}}
+	prod := config.Environment{Name: "prod", Promote: &config.Promote{Approvals: 1}}
+	if diff := cmp.Diff([]string{"alice", "zoe"}, Approvers(prod, f)); diff != "" {
+		t.Errorf("approvers that count, sorted (-want +got):\n%s", diff)
+	}
+	if got := Approvers(config.Environment{Name: "staging", Promote: &config.Promote{}}, f); got != nil {
+		t.Errorf("an environment without an approvals policy records %v, want none", got)
+	}
+	if got := Approvers(prod, &ForgeFacts{}); got != nil {
+		t.Errorf("no request: %v, want none", got)
+	}
+}
