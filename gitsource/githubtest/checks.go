@@ -44,8 +44,8 @@ func (s *Server) AddCheckRun(sha, name, status, conclusion string) int64 {
 
 // listCheckRuns serves GET …/commits/{ref}/check-runs with check_name, status and filter
 // (latest, the default, keeps the newest run per name; all keeps every run), newest first.
-func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request) {
-	sha := s.resolve(r.PathValue("ref"))
+func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request, ref string) {
+	sha := s.resolve(ref)
 	if sha == "" {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference")
 		return

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,10 +40,18 @@ func TestCheckRuns(t *testing.T) {
 			t.Errorf("%q (-want +got):\n%s", tt.query, diff)
 		}
 	}
-	res := c.must(200, "GET", "repos/acme/deploy/commits/env%2Fprod/check-runs", nil).obj(t)
-	if res["total_count"] != 0.0 {
-		t.Errorf("env/prod has %v check runs, want 0", res["total_count"])
+	// A ref may be a sha, a branch (escaped or not) or heads/<branch>.
+	for _, ref := range []string{"promote", "heads/promote", "env%2Fprod", "env/prod"} {
+		res := c.must(200, "GET", "repos/acme/deploy/commits/"+ref+"/check-runs", nil).obj(t)
+		want := 2.0
+		if strings.Contains(ref, "prod") {
+			want = 0
+		}
+		if res["total_count"] != want {
+			t.Errorf("%s has %v check runs, want %v", ref, res["total_count"], want)
+		}
 	}
+	c.must(404, "GET", "repos/acme/deploy/commits/nope/check-runs", nil)
 }
 
 func fmtAny(v any) string {

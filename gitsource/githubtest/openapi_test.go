@@ -64,8 +64,8 @@ func (sp *spec) deref(v any) map[string]any {
 }
 
 // operation finds the documented operation for a method and a concrete path. A template
-// matches segment by segment; failing that, a parameter that ends a template takes the rest
-// of the path ({ref} in git/ref/{ref} is "heads/a/b", as GitHub routes it).
+// matches segment by segment; failing that, a parameter may take several segments, as GitHub
+// routes a {ref} of "heads/a/b" or a {branch} of "env/prod".
 func (sp *spec) operation(method, path string) (template string, op map[string]any, pathItem map[string]any) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	paths := sp.doc["paths"].(map[string]any)
@@ -84,19 +84,22 @@ func (sp *spec) operation(method, path string) (template string, op map[string]a
 }
 
 func matchTemplate(t, segs []string, greedy bool) bool {
-	if len(segs) < len(t) || (!greedy && len(segs) != len(t)) {
-		return false
+	if len(t) == 0 || len(segs) == 0 {
+		return len(t) == len(segs)
 	}
-	for i, ts := range t {
-		param := strings.HasPrefix(ts, "{")
-		if greedy && i == len(t)-1 {
-			return param
-		}
-		if !param && ts != segs[i] {
-			return false
+	if !strings.HasPrefix(t[0], "{") {
+		return t[0] == segs[0] && matchTemplate(t[1:], segs[1:], greedy)
+	}
+	take := 1
+	if greedy {
+		take = len(segs)
+	}
+	for n := 1; n <= take; n++ {
+		if matchTemplate(t[1:], segs[n:], greedy) {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // parameters of an operation (path-level and operation-level), by "in:name".

@@ -142,17 +142,16 @@ func (s *Server) routes() {
 		"GET " + repo + "/pulls/{number}/reviews":                 s.listReviews,
 		"PUT " + repo + "/pulls/{number}/reviews/{id}/dismissals": s.dismissReview,
 		"POST " + repo + "/statuses/{sha}":                        s.createStatus,
-		"GET " + repo + "/commits/{ref}/status":                   s.combinedStatus,
-		"GET " + repo + "/commits/{ref}/statuses":                 s.listStatuses,
-		"GET " + repo + "/commits/{ref}/check-runs":               s.listCheckRuns,
-		"GET " + repo + "/issues/{number}/comments":               s.listComments,
-		"POST " + repo + "/issues/{number}/comments":              s.createComment,
-		"GET " + repo + "/issues/{number}/labels":                 s.listLabels,
-		"POST " + repo + "/issues/{number}/labels":                s.addLabels,
-		"GET " + repo + "/git/ref/{ref...}":                       s.getRef,
-		"GET " + repo + "/branches/{branch...}":                   s.getBranch,
-		"GET /orgs/{org}/teams/{slug}/members":                    s.listTeamMembers,
-		"GET /rate_limit":                                         s.rateLimit,
+		// {ref} may hold slashes (heads/main, env/prod), so the verb is read from its end.
+		"GET " + repo + "/commits/{rest...}":         s.commitsRef,
+		"GET " + repo + "/issues/{number}/comments":  s.listComments,
+		"POST " + repo + "/issues/{number}/comments": s.createComment,
+		"GET " + repo + "/issues/{number}/labels":    s.listLabels,
+		"POST " + repo + "/issues/{number}/labels":   s.addLabels,
+		"GET " + repo + "/git/ref/{ref...}":          s.getRef,
+		"GET " + repo + "/branches/{branch...}":      s.getBranch,
+		"GET /orgs/{org}/teams/{slug}/members":       s.listTeamMembers,
+		"GET /rate_limit":                            s.rateLimit,
 	} {
 		if strings.HasPrefix(pattern[strings.Index(pattern, " ")+1:], repo) {
 			h = s.inRepo(h)

@@ -91,11 +91,26 @@ func combinedState(latest []*status) string {
 	return state
 }
 
+// commitsRef routes GET …/commits/{ref}/status, …/statuses and …/check-runs, where ref is a
+// sha, a branch, heads/<branch> or tags/<tag>, slashes and all, as GitHub takes it.
+func (s *Server) commitsRef(w http.ResponseWriter, r *http.Request) {
+	rest := r.PathValue("rest")
+	for suffix, h := range map[string]func(http.ResponseWriter, *http.Request, string){
+		"/status": s.combinedStatus, "/statuses": s.listStatuses, "/check-runs": s.listCheckRuns,
+	} {
+		if ref, ok := strings.CutSuffix(rest, suffix); ok && ref != "" {
+			h(w, r, ref)
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+}
+
 // combinedStatus serves GET …/commits/{ref}/status.
-func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
-	sha := s.resolve(r.PathValue("ref"))
+func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request, ref string) {
+	sha := s.resolve(ref)
 	if sha == "" {
-		writeError(w, http.StatusNotFound, "No commit found for SHA: "+r.PathValue("ref"), statusesDocs+"#get-the-combined-status-for-a-specific-reference")
+		writeError(w, http.StatusNotFound, "No commit found for SHA: "+ref, statusesDocs+"#get-the-combined-status-for-a-specific-reference")
 		return
 	}
 	latest := s.latestStatuses(sha)
@@ -115,8 +130,8 @@ func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 // listStatuses serves GET …/commits/{ref}/statuses: every status, newest first.
-func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
-	sha := s.resolve(r.PathValue("ref"))
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, ref string) {
+	sha := s.resolve(ref)
 	if sha == "" {
 		writeError(w, http.StatusNotFound, "Not Found", statusesDocs+"#list-commit-statuses-for-a-reference")
 		return
