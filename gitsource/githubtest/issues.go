@@ -52,7 +52,7 @@ func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
 		writeValidation(w, docs, fieldError{Resource: "IssueComment", Field: "body", Code: "missing_field"})
 		return
 	}
-	if len(*in.Body) > 65536 {
+	if tooLong(in.Body) {
 		writeValidation(w, docs, fieldError{Resource: "IssueComment", Field: "body", Code: "custom", Message: "Body is too long (maximum is 65536 characters)"})
 		return
 	}

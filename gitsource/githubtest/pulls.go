@@ -146,6 +146,9 @@ func (s *Server) openDuplicate(head, base string, except *pull) *pull {
 	return nil
 }
 
+// bodyTooLong is GitHub's answer to a body over MaxBodyLength characters.
+var bodyTooLong = fieldError{Resource: "Issue", Field: "body", Code: "custom", Message: "body is too long (maximum is 65536 characters)"}
+
 // createPull serves POST /repos/{owner}/{repo}/pulls.
 func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	var in struct {
@@ -171,6 +174,10 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	if len(missing) > 0 {
 		slices.SortFunc(missing, func(a, b fieldError) int { return strings.Compare(a.Field, b.Field) })
 		writeValidation(w, docs, missing...)
+		return
+	}
+	if tooLong(in.Body) {
+		writeValidation(w, docs, bodyTooLong)
 		return
 	}
 	head := in.Head
@@ -238,6 +245,10 @@ func (s *Server) updatePull(w http.ResponseWriter, r *http.Request) {
 	docs := pullsDocs + "#update-a-pull-request"
 	if in.State != nil && *in.State != "open" && *in.State != "closed" {
 		writeValidation(w, docs, fieldError{Resource: "PullRequest", Field: "state", Code: "invalid"})
+		return
+	}
+	if tooLong(in.Body) {
+		writeValidation(w, docs, bodyTooLong)
 		return
 	}
 	if in.Base != nil && s.branchHead(*in.Base) == "" {

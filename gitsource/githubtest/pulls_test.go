@@ -327,3 +327,20 @@ func TestPullChangedOutsideTheAPI(t *testing.T) {
 		c.must(422, "PATCH", "repos/acme/deploy/pulls/1", map[string]any{"state": "open"})
 	})
 }
+
+func TestBodyLimit(t *testing.T) {
+	s, c, _ := newPromotion(t)
+	most := strings.Repeat("é", MaxBodyLength) // characters, not bytes
+	over := most + "x"
+	c.must(422, "POST", "repos/acme/deploy/pulls", map[string]any{"title": "t", "head": "promote", "base": "env/prod", "body": over})
+	c.must(201, "POST", "repos/acme/deploy/pulls", map[string]any{"title": "t", "head": "promote", "base": "env/prod", "body": most})
+	r := c.must(422, "PATCH", "repos/acme/deploy/pulls/1", map[string]any{"body": over})
+	if !strings.Contains(string(r.body), "body is too long (maximum is 65536 characters)") {
+		t.Errorf("422 body: %s", r.body)
+	}
+	c.must(422, "POST", "repos/acme/deploy/issues/1/comments", map[string]any{"body": over})
+	c.must(201, "POST", "repos/acme/deploy/issues/1/comments", map[string]any{"body": most})
+	if got := s.PR(1).Body; got != most {
+		t.Errorf("body of %d characters kept, want %d", len([]rune(got)), MaxBodyLength)
+	}
+}

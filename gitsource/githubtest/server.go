@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stagegate-dev/stagegate/gitsource/gitsourcetest"
 )
@@ -253,7 +254,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if r.Method == http.MethodGet && rec.status == http.StatusOK {
-		sum := sha256.Sum256(rec.body.Bytes())
+		// Keyed by who asks too: GitHub's ETags vary by Authorization.
+		sum := sha256.Sum256(append([]byte(login+"\x00"), rec.body.Bytes()...))
 		etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
 		rec.header.Set("ETag", etag)
 		if matchETag(r.Header.Get("If-None-Match"), etag) {
@@ -397,6 +399,12 @@ func writeError(w http.ResponseWriter, status int, message, docs string) {
 	}
 	writeJSON(w, status, body)
 }
+
+// MaxBodyLength is the most characters GitHub takes in a pull request's or comment's body.
+const MaxBodyLength = 65536
+
+// tooLong reports whether a body is over GitHub's limit, counted in characters.
+func tooLong(body *string) bool { return body != nil && utf8.RuneCountInString(*body) > MaxBodyLength }
 
 // fieldError is one entry of a 422's errors.
 type fieldError struct {
