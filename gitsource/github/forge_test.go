@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,5 +285,44 @@ func TestFaultsAgainstTheEmulator(t *testing.T) {
 	var rl *github.RateLimitError
 	if !errors.As(err, &rl) || rl.Secondary || time.Until(rl.Reset) < 30*time.Minute {
 		t.Errorf("with the budget spent: err = %v, want a primary *RateLimitError about an hour away", err)
+	}
+}
+
+// The three merge methods, on GitHub Enterprise Server's /api/v3/ prefix.
+func TestMergeMethodsOnEnterpriseServer(t *testing.T) {
+	s := githubtest.New(t, githubtest.Options{Branches: map[string]map[string]string{"env/prod": {"app.yaml": "replicas: 1\n"}}})
+	f, err := github.New(t.Context(), github.Options{Repo: "https://ghe.example.com/acme/deploy.git", BaseURL: s.URL() + "api/v3/",
+		Auth: github.Auth{Token: githubtest.DefaultToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		method  gitsource.MergeMethod
+		parents int
+		subject string
+	}{
+		{"merge", 2, "Promote to prod (merge)"},
+		{"squash", 1, "Promote to prod (squash)"},
+		{"rebase", 1, "replicas 4"}, // rebase keeps the promotion commit's message
+	} {
+		t.Run(string(tc.method), func(t *testing.T) {
+			gitsourcetest.Branch(t, s.Repo(), promoteProd, "env/prod")
+			head := gitsourcetest.Commit(t, s.Repo(), promoteProd, map[string]string{"app.yaml": "replicas: " + strconv.Itoa(i+2) + "\n"}, "replicas "+strconv.Itoa(i+2))
+			pr, err := f.OpenRequest(t.Context(), gitsource.NewRequest{Head: promoteProd, Base: "env/prod", Title: "Promote"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sha, err := f.Merge(t.Context(), pr.Number, gitsource.MergeOptions{SHA: head, Method: tc.method,
+				Title: "Promote to prod (" + string(tc.method) + ")", Message: "Stagegate-Source: env/staging@abc"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parents := strings.Fields(gitsourcetest.Git(t, s.Repo(), "show", "-s", "--format=%P", sha))
+			subject := strings.TrimSpace(gitsourcetest.Git(t, s.Repo(), "show", "-s", "--format=%s", sha))
+			if len(parents) != tc.parents || subject != tc.subject || gitsourcetest.Head(t, s.Repo(), "env/prod") != sha {
+				t.Errorf("%s made %s with parents %v and subject %q; want %d parents, %q, on env/prod",
+					tc.method, sha, parents, subject, tc.parents, tc.subject)
+			}
+		})
 	}
 }
