@@ -102,11 +102,17 @@ func (g approvalsGate) tally(f *ForgeFacts) tally {
 		authors[strings.ToLower(a)] = true
 	}
 
-	// A reviewer's latest verdict counts; comments do not change it (as on GitHub).
+	// A reviewer's latest verdict counts; comments (and any state stagegate does not know, such
+	// as a review still being written) do not change it, as on GitHub.
 	latest := map[string]gitsource.Review{}
 	var order []string
 	for _, r := range f.Reviews {
-		if r.State == gitsource.Commented || r.User == "" {
+		switch r.State {
+		case gitsource.Approved, gitsource.ChangesRequested, gitsource.Dismissed:
+		default:
+			continue
+		}
+		if r.User == "" {
 			continue
 		}
 		key := strings.ToLower(r.User)

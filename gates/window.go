@@ -106,7 +106,11 @@ func (g windowGate) Evaluate(in Input) Result {
 func (g windowGate) blockedBy(t time.Time) string {
 	for _, w := range g.deny {
 		if end, ok := w.activeUntil(t); ok {
-			return fmt.Sprintf("deny window %q (%s, %s) until %s", w.spec, roundDuration(w.duration), w.loc, end.In(w.loc).Format("2006-01-02 15:04 MST"))
+			until := "with no end in sight"
+			if !end.IsZero() {
+				until = "until " + end.In(w.loc).Format("2006-01-02 15:04 MST")
+			}
+			return fmt.Sprintf("deny window %q (%s, %s) %s", w.spec, roundDuration(w.duration), w.loc, until)
 		}
 	}
 	if len(g.allow) == 0 {

@@ -145,3 +145,50 @@ func TestWindowDoesNotDependOnTheLocalZone(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowTooDenseToStepIsClosed(t *testing.T) {
+	// Every minute for 70 days is more steps than one evaluation takes: the deny window is
+	// treated as always open, so the gate stays closed rather than guessing.
+	g, errs := newWindow(config.WindowGate{Deny: []config.Window{win("* * * * *", 70*24*time.Hour, "UTC")}}, "gates.window")
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	r := evaluateOne(t, g, Input{Now: forgeNow})
+	if r.Outcome != Pending || !r.RetryAfter.IsZero() || !strings.Contains(r.Summary, "with no end in sight") {
+		t.Errorf("got %s retry %v %q", r.Outcome, r.RetryAfter, r.Summary)
+	}
+}
+
+// FuzzWindow checks what the agent relies on: a pending window gate's retry time is in the
+// future, and the gate is open then. Schedules, zones and times are the fuzzer's.
+func FuzzWindow(f *testing.F) {
+	f.Add("0 16 * * FRI", int64(64), "Europe/Berlin", "", int64(0), "", int64(1792764000)) // 2026-10-23 16:00 CEST
+	f.Add("30 2 * * *", int64(2), "Europe/Berlin", "", int64(0), "", int64(1774745940))    // spring-forward night
+	f.Add("30 1 * * *", int64(1), "America/New_York", "", int64(0), "", int64(1793511000))
+	f.Add("0 9 * * MON-FRI", int64(8), "Europe/Berlin", "0 16 * * FRI", int64(64), "Europe/Berlin", int64(1795190400))
+	f.Add("@daily", int64(1), "Australia/Lord_Howe", "30 2 * * SUN", int64(30), "America/Sao_Paulo", int64(1700000000))
+	f.Fuzz(func(t *testing.T, allow string, allowHours int64, allowZone, deny string, denyHours int64, denyZone string, now int64) {
+		var c config.WindowGate
+		if allow != "" {
+			c.Allow = []config.Window{win(allow, time.Duration(allowHours%1000)*time.Hour, allowZone)}
+		}
+		if deny != "" {
+			c.Deny = []config.Window{win(deny, time.Duration(denyHours%1000)*time.Hour, denyZone)}
+		}
+		g, errs := newWindow(c, "gates.window")
+		if len(errs) > 0 {
+			return // config validation refuses these
+		}
+		at := time.Unix(now%(1<<33), 0).UTC()
+		r := g.Evaluate(Input{Now: at})
+		if r.Outcome != Pending || r.RetryAfter.IsZero() {
+			return
+		}
+		if !r.RetryAfter.After(at) {
+			t.Fatalf("at %v: retry %v is not in the future (%s)", at, r.RetryAfter, r.Summary)
+		}
+		if again := g.Evaluate(Input{Now: r.RetryAfter}); again.Outcome != Pass {
+			t.Fatalf("at %v: retry at %v, but then the gate is %s: %s", at, r.RetryAfter, again.Outcome, again.Summary)
+		}
+	})
+}
