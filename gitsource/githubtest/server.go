@@ -174,9 +174,11 @@ func (s *Server) GitPassword() string { return s.gitPass }
 // Repo is the bare repository's path, for gitsourcetest.Commit and friends.
 func (s *Server) Repo() string { return s.repo }
 
-// Owner and Name of the repository served.
+// Owner is the owner of the repository served (Options.Owner).
 func (s *Server) Owner() string { return s.opts.Owner }
-func (s *Server) Name() string  { return s.opts.Repo }
+
+// Name is the name of the repository served (Options.Repo).
+func (s *Server) Name() string { return s.opts.Repo }
 
 // serve runs one request through what GitHub does around every endpoint: faults, auth,
 // secondary and primary rate limits, the handler, ETags and conditional requests, the log.
