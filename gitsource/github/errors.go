@@ -39,8 +39,9 @@ func (e *RateLimitError) Error() string {
 func (e *RateLimitError) Transient() bool { return true }
 
 // UnavailableError is GitHub failing to answer: a 5xx after the retries, or a network error or
-// timeout. For a write that is not safe to repeat, Maybe says GitHub may have done it anyway.
-// Transient.
+// timeout. Transient. After a write that is not safe to repeat (a comment), GitHub may have done
+// it anyway; OpenRequest and Merge check before they try again, so they never return this for
+// something that went through.
 type UnavailableError struct {
 	Op     string // what stagegate was doing: "open request", "merge #12"
 	Status int    // the HTTP status, 0 when there was no answer
@@ -101,7 +102,11 @@ func classify(op string, err error, auth string) error {
 	status := er.Response.StatusCode
 	switch {
 	case status == http.StatusUnauthorized:
-		return &gitsource.AuthError{URL: er.Response.Request.URL.Host, Check: "check " + auth, Err: errors.New(er.Message)}
+		host := ""
+		if er.Response.Request != nil {
+			host = er.Response.Request.URL.Host
+		}
+		return &gitsource.AuthError{URL: host, Check: "check " + auth, Err: errors.New(er.Message)}
 	case status >= 500:
 		return &UnavailableError{Op: op, Status: status, Err: errors.New(message(er))}
 	}

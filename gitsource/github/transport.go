@@ -313,9 +313,9 @@ func (t *transport) snapshot() (Rate, Stats) {
 	return t.rate, s
 }
 
-// etagCache keeps the last 200 answers to GETs that carried an ETag, so that asking again sends
-// If-None-Match and a 304 (which GitHub does not count against the rate limit) serves the copy.
-// Least recently used entries go first once it holds size entries.
+// etagCache keeps answers to GETs that carried an ETag, so that asking again sends If-None-Match
+// and a 304 (which GitHub does not count against the rate limit) serves the copy. The least
+// recently used entries go once it holds size entries.
 type etagCache struct {
 	size int
 	mu   sync.Mutex
