@@ -43,12 +43,68 @@ func (s *Server) resolve(rev string) string {
 }
 
 // branchHead returns a branch's commit, or "" when the branch does not exist. It reads the
-// bare repository each time, so pushes over smart HTTP are seen at once.
+// bare repository, so pushes over smart HTTP are seen at once (see refs).
 func (s *Server) branchHead(branch string) string {
 	if branch == "" {
 		return ""
 	}
-	return s.resolve("refs/heads/" + branch)
+	return s.refs().heads[branch]
+}
+
+// refState is what one read of the repository's branches gives.
+type refState struct {
+	heads  map[string]string // branch → sha
+	pushed time.Time         // newest committer date of any branch: the last push, near enough
+}
+
+// refs reads every branch with one git call. While a request is served the result is kept
+// for the rest of it (and dropped when the emulator moves a branch); test-side calls read
+// afresh.
+func (s *Server) refs() *refState {
+	if s.refCache != nil {
+		return s.refCache
+	}
+	rs := &refState{heads: map[string]string{}}
+	out, _ := s.git(nil, "for-each-ref", "--format=%(objectname) %(committerdate:iso-strict) %(refname)", "refs/heads")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		rs.heads[strings.TrimPrefix(f[2], "refs/heads/")] = f[0]
+		if t, err := time.Parse(time.RFC3339, f[1]); err == nil && t.After(rs.pushed) {
+			rs.pushed = t
+		}
+	}
+	if s.serving {
+		s.refCache = rs
+	}
+	return rs
+}
+
+// pairFacts are what the API shows of a head against a base; commits never change, so they
+// are computed once per pair.
+type pairFacts struct {
+	ahead                         int  // commits on head that base lacks
+	mergeable                     bool // merges without conflicts
+	merged                        bool // head is an ancestor of base
+	additions, deletions, changed int
+}
+
+func (s *Server) pair(base, head string) pairFacts {
+	key := base + ".." + head
+	if f, ok := s.pairs[key]; ok {
+		return f
+	}
+	var f pairFacts
+	f.ahead = s.ahead(base, head)
+	_, err := s.mergeTree(base, head)
+	f.mergeable = err == nil
+	_, err = s.git(nil, "merge-base", "--is-ancestor", head, base)
+	f.merged = err == nil
+	f.additions, f.deletions, f.changed = s.diffStat(base, head)
+	s.pairs[key] = f
+	return f
 }
 
 // ahead counts the commits on head that base lacks.

@@ -113,7 +113,7 @@ func (s *Server) refresh(p *pull) {
 		p.headSHA, p.updated = head, now()
 	}
 	if p.state == "open" && base != "" {
-		if _, err := s.git(nil, "merge-base", "--is-ancestor", p.headSHA, base); err == nil {
+		if s.pair(base, p.headSHA).merged {
 			t := now()
 			p.state, p.merged, p.mergeSHA = "closed", true, p.headSHA
 			p.mergedAt, p.closed, p.updated = t, t, t
@@ -201,7 +201,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 		writeValidation(w, docs, fieldError{Resource: "PullRequest", Code: "custom",
 			Message: fmt.Sprintf("A pull request already exists for %s:%s.", s.opts.Owner, head)})
 		return
-	case head == in.Base || s.ahead(baseSHA, headSHA) == 0:
+	case head == in.Base || s.pair(baseSHA, headSHA).ahead == 0:
 		writeValidation(w, docs, fieldError{Resource: "PullRequest", Code: "custom",
 			Message: fmt.Sprintf("No commits between %s and %s", in.Base, head)})
 		return
@@ -444,6 +444,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), docs)
 		return
 	}
+	s.refCache = nil // the branch moves now
 	if _, err := s.git(nil, "update-ref", "refs/heads/"+p.base, sha, base); err != nil {
 		writeError(w, http.StatusConflict, "Base branch was modified. Review and try the merge again.", docs)
 		return
@@ -569,18 +570,17 @@ func (s *Server) pullJSON(p *pull, full bool) map[string]any {
 	// is known at once while open, and null once closed.
 	var mergeable any
 	mergeableState := "unknown"
+	facts := s.pair(p.baseSHA, p.headSHA)
 	if p.state == "open" {
-		_, err := s.mergeTree(p.baseSHA, p.headSHA)
-		mergeable = err == nil
+		mergeable = facts.mergeable
 		mergeableState = "clean"
-		if err != nil {
+		if !facts.mergeable {
 			mergeableState = "dirty"
 		}
 		if p.draft {
 			mergeableState = "draft"
 		}
 	}
-	additions, deletions, files := s.diffStat(p.baseSHA, p.headSHA)
 	m["merged"] = p.merged
 	m["mergeable"] = mergeable
 	m["rebaseable"] = mergeable
@@ -589,8 +589,8 @@ func (s *Server) pullJSON(p *pull, full bool) map[string]any {
 	m["comments"] = len(p.comments)
 	m["review_comments"] = 0
 	m["maintainer_can_modify"] = false
-	m["commits"] = s.ahead(p.baseSHA, p.headSHA)
-	m["additions"], m["deletions"], m["changed_files"] = additions, deletions, files
+	m["commits"] = facts.ahead
+	m["additions"], m["deletions"], m["changed_files"] = facts.additions, facts.deletions, facts.changed
 	return m
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -78,6 +79,9 @@ type Server struct {
 	// login and prefix ("" or "/api/v3") of the request being served; serve holds mu.
 	login, prefix string
 	repoCache     map[bool]map[string]any
+	serving       bool      // a request is being served: refs may be kept for its length
+	refCache      *refState // see refs
+	pairs         map[string]pairFacts
 }
 
 // New starts an emulator and its Git server on 127.0.0.1; both stop when the test ends.
@@ -110,6 +114,7 @@ func New(t testing.TB, opts Options) *Server {
 		checkRuns: map[string][]*checkRun{},
 		teams:     map[string][]string{},
 		buckets:   map[string]*bucket{},
+		pairs:     map[string]pairFacts{},
 	}
 	tokens := make([]string, 0, len(opts.Users))
 	for tok := range opts.Users {
@@ -194,7 +199,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.serving, s.refCache = true, nil
 	defer func() {
+		s.serving, s.refCache = false, nil
 		entry.Status = rec.status
 		s.log = append(s.log, entry)
 		for k, v := range rec.header {
@@ -538,7 +545,9 @@ func (s *Server) buildRepoJSON(minimal bool) map[string]any {
 	if minimal {
 		return m
 	}
-	def, _ := s.git(nil, "symbolic-ref", "--short", "HEAD")
+	// HEAD of a bare repository is a one-line file; reading it spares a git call per request.
+	head, _ := os.ReadFile(filepath.Join(s.repo, "HEAD"))
+	def := strings.TrimPrefix(strings.TrimSpace(string(head)), "ref: refs/heads/")
 	m["clone_url"] = s.gitURL
 	m["git_url"] = strings.Replace(s.gitURL, "http://", "git://", 1)
 	m["ssh_url"] = "git@127.0.0.1:" + s.opts.Owner + "/" + s.opts.Repo + ".git"
@@ -556,12 +565,7 @@ func (s *Server) buildRepoJSON(minimal bool) map[string]any {
 	}
 	// The newest commit date of any branch stands for the last push, so the object (and
 	// every ETag that covers it) changes only when the repository does.
-	pushed, _ := s.git(nil, "for-each-ref", "--count=1", "--sort=-committerdate", "--format=%(committerdate:iso-strict)", "refs/heads")
-	if t, err := time.Parse(time.RFC3339, pushed); err == nil {
-		m["pushed_at"] = timestamp(t)
-	} else {
-		m["pushed_at"] = nil
-	}
+	m["pushed_at"] = timestamp(s.refs().pushed)
 	m["created_at"] = timestamp(gitsourcetest.Epoch)
 	m["updated_at"] = timestamp(gitsourcetest.Epoch)
 	return m
