@@ -50,6 +50,7 @@ func newApprovals(c config.ApprovalsGate, promoteApprovals int) Gate {
 	return g
 }
 
+func (approvalsGate) needsForge()     {}
 func (approvalsGate) Name() string    { return "approvals" }
 func (approvalsGate) Checks() []Check { return approvalsChecks }
 

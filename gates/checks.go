@@ -37,6 +37,7 @@ func newChecks(c config.ChecksGate) Gate {
 	return checksGate{required: c.Required, timeout: c.Timeout.Duration}
 }
 
+func (checksGate) needsForge()     {}
 func (checksGate) Name() string    { return "checks" }
 func (checksGate) Checks() []Check { return checksChecks }
 

@@ -24,6 +24,7 @@ type lineageGate struct{}
 
 func newLineage(config.LineageGate) Gate { return lineageGate{} }
 
+func (lineageGate) needsForge()     {}
 func (lineageGate) Name() string    { return "lineage" }
 func (lineageGate) Checks() []Check { return lineageChecks }
 

@@ -176,6 +176,27 @@ func knownChecks(s *Set, gate string) string {
 	return "the " + gate + " gate's checks are " + strings.Join(ids, ", ")
 }
 
+// forgeGate is implemented by gates that judge a promotion request (reviews, statuses, deploy
+// times, the target's history) rather than rendered objects: without the facts the agent
+// gathers for a request they can only wait or pass vacuously.
+type forgeGate interface{ needsForge() }
+
+// WithoutForge returns the set without the gates that need a promotion request, and their names.
+// `stagegate gate` runs it: it judges a rendering, and there is no request to judge.
+func (s *Set) WithoutForge() (*Set, []string) {
+	out := *s
+	out.gates = nil
+	var skipped []string
+	for _, g := range s.gates {
+		if _, ok := g.(forgeGate); ok {
+			skipped = append(skipped, g.Name())
+			continue
+		}
+		out.gates = append(out.gates, g)
+	}
+	return &out, skipped
+}
+
 // Gates lists the names of the gates in the set, in the order they run.
 func (s *Set) Gates() []string {
 	names := make([]string, len(s.gates))

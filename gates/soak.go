@@ -17,6 +17,7 @@ type soakGate struct {
 
 func newSoak(c config.SoakGate) Gate { return soakGate{duration: c.Duration.Duration} }
 
+func (soakGate) needsForge()  {}
 func (soakGate) Name() string { return "soak" }
 
 // Evaluate is Pending without promotion facts: how long the source has run the commit is only

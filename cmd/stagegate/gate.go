@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing/fstest"
 	"time"
 
@@ -161,7 +162,12 @@ func (c *cli) gateEnv(cmd *cobra.Command, pipeline, env, ref, kubeVersion string
 	if in.KubernetesVersion == "" && r.Env.Gates.APIs != nil {
 		in.KubernetesVersion = r.Env.Gates.APIs.KubernetesVersion
 	}
-	return in, sets[env], r.SHA, nil
+	// Approvals, checks, soak and lineage judge a promotion request, which only the agent has.
+	set, skipped := sets[env].WithoutForge()
+	if len(skipped) > 0 {
+		c.log.Warn("not run here: these gates judge a promotion request; stagegate run evaluates them", "env", env, "gates", strings.Join(skipped, ","))
+	}
+	return in, set, r.SHA, nil
 }
 
 // isTerminal reports whether w is a terminal that wants colour (NO_COLOR unset).
