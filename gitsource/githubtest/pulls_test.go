@@ -344,3 +344,22 @@ func TestBodyLimit(t *testing.T) {
 		t.Errorf("body of %d characters kept, want %d", len([]rune(got)), MaxBodyLength)
 	}
 }
+
+// Two agents racing to open the same promotion get one pull request between them.
+func TestCreatePullRace(t *testing.T) {
+	s, c, _ := newPromotion(t)
+	c = c.unchecked() // apiClient's checks report with t.Errorf; keep goroutines simple
+	statuses := make(chan int, 8)
+	for range 8 {
+		go func() {
+			statuses <- c.do("POST", "repos/acme/deploy/pulls", map[string]any{"title": "t", "head": "promote", "base": "env/prod"}).status
+		}()
+	}
+	count := map[int]int{}
+	for range 8 {
+		count[<-statuses]++
+	}
+	if count[201] != 1 || count[422] != 7 || s.PRs() != 1 {
+		t.Errorf("statuses %v and %d pull requests, want one 201, seven 422 and one pull request", count, s.PRs())
+	}
+}
