@@ -196,9 +196,25 @@ func TestParseRepo(t *testing.T) {
 			t.Errorf("ParseRepo(%q) = %q, %q, %v; want %q, %q", tc.in, owner, name, err, tc.owner, tc.name)
 		}
 	}
-	for _, bad := range []string{"", "shop", "https://github.com/", "https://github.com/acme"} {
+	for _, bad := range []string{"", "shop", "https://github.com/", "https://github.com/acme", "https://github.com/../..", "acme/sh op"} {
 		if _, _, err := ParseRepo(bad); err == nil {
 			t.Errorf("ParseRepo(%q) accepted it", bad)
 		}
 	}
+}
+
+func FuzzParseRepo(f *testing.F) {
+	for _, s := range []string{"https://github.com/acme/shop.git", "git@github.com:acme/shop.git", "ssh://git@h:22/a/b",
+		"acme/shop", "https://h/x/y/z.git/", ":", "a:/b", "https://%zz/a/b", "//a/b", "a/.git"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		owner, name, err := ParseRepo(raw)
+		if err != nil {
+			return
+		}
+		if !segment(owner) || !segment(name) || strings.Contains(owner, "/") || strings.Contains(name, "/") {
+			t.Errorf("ParseRepo(%q) = %q, %q", raw, owner, name)
+		}
+	})
 }

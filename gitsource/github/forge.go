@@ -135,11 +135,17 @@ func ParseRepo(raw string) (owner, name string, err error) {
 	}
 	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
 	parts := strings.Split(p, "/")
-	if len(parts) < 2 || parts[len(parts)-2] == "" || parts[len(parts)-1] == "" {
+	if len(parts) < 2 || !segment(parts[len(parts)-2]) || !segment(parts[len(parts)-1]) {
 		return "", "", fmt.Errorf("github: cannot find owner/name in the repository %q: use a URL like https://github.com/acme/shop-deploy.git", raw)
 	}
 	// A GHES URL may have a path prefix; owner and name are always the last two segments.
 	return parts[len(parts)-2], parts[len(parts)-1], nil
+}
+
+// segment: GitHub owners and repository names are never empty, "." or "..", and hold no
+// characters that would change an API path.
+func segment(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "?#%\\ ")
 }
 
 // op names a call in errors: "open request", "merge #12".
