@@ -259,6 +259,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rec.header.Del("Location")
 		rec.header.Del("Link")
 		writeError(rec, f, "Server Error", "")
+		b.used++ // the request did its work
+		b.setHeaders(rec.header)
 		return
 	}
 
