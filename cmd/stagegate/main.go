@@ -103,6 +103,7 @@ what passes, one pull request per target environment.`,
 		newRenderCmd,
 		newPlanCmd,
 		newGateCmd,
+		newRunCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}

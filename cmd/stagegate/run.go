@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/controller"
+	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
+	"github.com/stagegate-dev/stagegate/gitsource/github"
+)
+
+// runFlags are the agent's own settings; the config file holds only pipelines.
+type runFlags struct {
+	pipeline          string
+	once              bool
+	listen            string
+	publicURL         string
+	webhookSecretEnv  string
+	webhookSecretFile string
+	concurrency       int
+}
+
+func newRunCmd(c *cli) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent: promote every pipeline on its interval and on webhooks",
+		Long: `run cycles every pipeline of the config on its interval: fetch, render, gate, open or update one
+promotion request per target environment, post a status per gate, and merge when the environment
+promotes automatically and every gate passes. GitHub webhooks (push, pull_request) posted to
+/hooks/github start a cycle at once. SIGTERM lets a cycle under way finish its step, then exits.
+
+--once runs one cycle of every pipeline and exits: 0 when every cycle succeeded, 1 otherwise.`,
+		Example: `  GITHUB_TOKEN=… STAGEGATE_WEBHOOK_SECRET=… stagegate run --config stagegate.yaml --public-url https://stagegate.example.com
+  stagegate run --config stagegate.yaml --once`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.run(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.pipeline, "pipeline", "", "run only this pipeline (default: every pipeline in the config)")
+	fl.BoolVar(&f.once, "once", false, "run one cycle of every pipeline and exit (for CI jobs)")
+	fl.StringVar(&f.listen, "listen", ":8080", "address for /hooks/github and /healthz")
+	fl.StringVar(&f.publicURL, "public-url", "", "where this agent is reachable; commit statuses link to it")
+	fl.StringVar(&f.webhookSecretEnv, "webhook-secret-env", "STAGEGATE_WEBHOOK_SECRET", "environment variable holding the GitHub webhook secret")
+	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (instead of the environment variable)")
+	fl.IntVar(&f.concurrency, "concurrency", controller.DefaultConcurrency, "pipelines cycled at the same time")
+	return cmd
+}
+
+func (c *cli) run(ctx context.Context, f runFlags) error {
+	ps, err := c.pipelines(f.pipeline)
+	if err != nil {
+		return err
+	}
+	cfg, err := os.ReadFile(c.configPath)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(cfg)
+	revision := "sha256:" + hex.EncodeToString(sum[:])
+
+	ctrls := map[string]*controller.Controller{}
+	repos := map[string][]string{}
+	for _, p := range ps {
+		ctrl, err := c.controllerFor(ctx, p, f, revision)
+		if err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Metadata.Name, err)
+		}
+		ctrls[p.Metadata.Name] = ctrl
+		if name := controller.RepoName(p.Spec.Repo.URL); name != "" {
+			repos[name] = append(repos[name], p.Metadata.Name)
+		}
+	}
+	agent := &controller.Agent{
+		Pipelines:   ps,
+		Concurrency: f.concurrency,
+		Log:         c.log,
+		Cycle: func(ctx context.Context, p config.Pipeline) error {
+			return ctrls[p.Metadata.Name].Cycle(ctx)
+		},
+	}
+	if f.once {
+		return agent.Once(ctx)
+	}
+
+	secret, err := webhookSecret(f)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /hooks/github", &controller.Webhook{Secret: secret, Repos: repos, Trigger: agent.Trigger, Log: c.log})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", f.listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	c.log.Info("agent running", "listen", ln.Addr().String(), "pipelines", len(ps))
+	if secret == "" {
+		c.log.Warn("no webhook secret: /hooks/github refuses every delivery; cycles run on the interval only", "env", f.webhookSecretEnv)
+	}
+
+	err = agent.Run(ctx) // returns when ctx is done and cycles under way have finished
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutdown); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// controllerFor wires one pipeline: its mirror, forge and compiled gates.
+func (c *cli) controllerFor(ctx context.Context, p config.Pipeline, f runFlags, revision string) (*controller.Controller, error) {
+	sets, err := gates.ForPipeline(p)
+	if err != nil {
+		return nil, err
+	}
+	m, err := gitsource.Open(ctx, p.Spec.Repo, gitsource.Options{CacheDir: c.cacheDir, Log: c.log})
+	if err != nil {
+		return nil, err
+	}
+	forge, commitURL, err := newForge(ctx, p, c)
+	if err != nil {
+		return nil, err
+	}
+	return &controller.Controller{
+		Pipeline: p, Mirror: m, Forge: forge, Gates: sets,
+		PublicURL: f.publicURL, ConfigRevision: revision, ConfigFile: c.configPath,
+		CommitURL: commitURL, Log: c.log,
+	}, nil
+}
+
+func webhookSecret(f runFlags) (controller.Secret, error) {
+	if f.webhookSecretFile != "" {
+		b, err := os.ReadFile(f.webhookSecretFile)
+		if err != nil {
+			return "", fmt.Errorf("--webhook-secret-file: %w", err)
+		}
+		return controller.Secret(strings.TrimSpace(string(b))), nil
+	}
+	return controller.Secret(os.Getenv(f.webhookSecretEnv)), nil
+}
+
+// newForge makes a pipeline's forge, and how request bodies link its commits.
+func newForge(ctx context.Context, p config.Pipeline, c *cli) (controller.Forge, func(string) string, error) {
+	switch p.Spec.Forge.Type {
+	case config.ForgeGitHub:
+		f, err := github.New(ctx, github.OptionsFor(p.Spec, c.log))
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, commitURL(p.Spec.Repo.URL), nil
+	default:
+		return nil, nil, fmt.Errorf("forge type %q: stagegate run needs a forge to hold promotion requests, and the local forge is not built yet; "+
+			"set spec.forge.type: github, or use stagegate plan and stagegate gate meanwhile", p.Spec.Forge.Type)
+	}
+}
+
+// commitURL links commits of an https repository (https://github.com/acme/shop.git →
+// https://github.com/acme/shop/commit/<sha>); other URLs get no links.
+func commitURL(repoURL string) func(string) string {
+	u, err := config.ParseRepoURL(repoURL)
+	if err != nil || u.Transport != config.TransportHTTPS {
+		return nil
+	}
+	base := "https://" + u.Host + "/" + strings.TrimSuffix(strings.Trim(u.Path, "/"), ".git")
+	return func(sha string) string { return base + "/commit/" + sha }
+}

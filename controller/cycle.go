@@ -1,0 +1,475 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
+)
+
+// Labels every promotion request carries.
+var requestLabels = []string{"stagegate"}
+
+// PromoteBranch is the branch that carries the promotion into env.
+func PromoteBranch(env string) string { return "stagegate/promote/" + env }
+
+// Controller runs the promotion cycle of one pipeline against its repository and forge.
+// State is derived each cycle from Git and the forge; the controller keeps none between cycles,
+// so a restart, a crash mid-step or a second agent cannot open a second request or merge twice.
+type Controller struct {
+	Pipeline config.Pipeline
+	Mirror   *gitsource.Mirror
+	Forge    Forge
+	// Gates holds each environment's compiled gates (gates.ForPipeline).
+	Gates map[string]*gates.Set
+	// PublicURL is where the agent's status page is reachable; statuses link to it when set.
+	PublicURL string
+	// ConfigRevision identifies the config (a digest of the file), recorded in request bodies.
+	ConfigRevision string
+	// ConfigFile is the config's path as the user passes it, for the commands bodies print.
+	ConfigFile string
+	// CommitURL links commits in request bodies ("" for none).
+	CommitURL func(sha string) string
+	// Now is the clock the gates judge by. Default time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// promotion is what the steps of one target environment's cycle pass along.
+type promotion struct {
+	from, to config.Environment
+	heads    gitsource.Heads
+	plan     Promotion
+	branch   string // stagegate/promote/<to>
+	request  *gitsource.Request
+	sha      string // the promotion commit
+	facts    gates.ForgeFacts
+	input    gates.Input
+	report   gates.Report
+	done     bool // a step settled this environment for this cycle
+}
+
+type step func(ctx context.Context, p *promotion) error
+
+// Cycle runs one cycle: fetch, then for each environment after the first: plan, settle
+// (nothing to promote, or a request a person closed), commit, gather, gate, propose, report, merge.
+// An environment's failure does not stop the next one; the errors are joined.
+func (c *Controller) Cycle(ctx context.Context) error {
+	envs := c.Pipeline.Spec.Environments
+	heads, err := c.fetch(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := 1; i < len(envs); i++ {
+		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name)}
+		for _, s := range []step{c.planStep, c.settle, c.commit, c.gather, c.gate, c.propose, c.report, c.merge} {
+			if err := s(ctx, p); err != nil {
+				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
+				break
+			}
+			if p.done {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Controller) log() *slog.Logger {
+	if c.Log == nil {
+		return slog.Default()
+	}
+	return c.Log.With("pipeline", c.Pipeline.Metadata.Name)
+}
+
+func (c *Controller) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// fetch brings the environment branches and the promotion branches into the mirror.
+func (c *Controller) fetch(ctx context.Context) (gitsource.Heads, error) {
+	heads, err := c.Mirror.Sync(ctx, branches(c.Pipeline))
+	if err != nil {
+		return nil, err
+	}
+	var promote []string
+	for _, e := range c.Pipeline.Spec.Environments[1:] {
+		promote = append(promote, PromoteBranch(e.Name))
+	}
+	opt, err := c.Mirror.SyncOptional(ctx, promote)
+	if err != nil {
+		return nil, err
+	}
+	for b, sha := range opt {
+		heads[b] = sha
+	}
+	return heads, nil
+}
+
+// planStep works out what promoting from into to would change, and finds the open request.
+func (c *Controller) planStep(ctx context.Context, p *promotion) error {
+	plan, err := planPair(ctx, c.Mirror, p.heads, p.from, p.to)
+	if err != nil {
+		return err
+	}
+	plan.Pipeline = c.Pipeline.Metadata.Name
+	p.plan = plan
+	open, err := c.Forge.Requests(ctx, p.branch, p.to.Branch, gitsource.RequestOpen)
+	if err != nil {
+		return err
+	}
+	if len(open) > 0 {
+		p.request = &open[0]
+	}
+	return nil
+}
+
+// settle ends the environment's cycle when there is nothing to do: nothing to promote (an open
+// request is closed with the reason), or a person closed the request for this very source commit.
+func (c *Controller) settle(ctx context.Context, p *promotion) error {
+	log := c.log().With("env", p.to.Name, "sha", p.plan.Source.SHA)
+	if p.plan.Action == UpToDate {
+		p.done = true
+		if p.request == nil {
+			return nil
+		}
+		log.Info("closing request: nothing to promote", "pr", p.request.Number, "reason", p.plan.Reason)
+		return c.Forge.CloseRequest(ctx, p.request.Number, fmt.Sprintf("Nothing left to promote to %s: %s.", p.to.Name, p.plan.Reason))
+	}
+	if p.request != nil {
+		return nil
+	}
+	closed, err := c.Forge.Requests(ctx, p.branch, p.to.Branch, gitsource.RequestClosed)
+	if err != nil {
+		return err
+	}
+	if len(closed) > 0 && !closed[0].Merged {
+		if m, ok := ReadMarker(closed[0].Body); ok && m.Source == p.plan.Source.SHA {
+			log.Info("not reopening: a person closed the request for this source commit; a new source commit opens a new one", "pr", closed[0].Number)
+			p.done = true
+		}
+	}
+	return nil
+}
+
+// commit writes the promotion commit (deterministic: the same promotion is the same sha) and
+// puts it on the promotion branch with a lease on the head this cycle read.
+func (c *Controller) commit(ctx context.Context, p *promotion) error {
+	var body strings.Builder
+	for _, cm := range p.plan.Commits {
+		fmt.Fprintf(&body, "%s %s\n", gitsource.Short(cm.SHA), cm.Subject)
+	}
+	sha, err := c.Mirror.WritePromotion(ctx, gitsource.Promotion{
+		Target:       p.to.Branch,
+		ParentSHA:    p.plan.Target.SHA,
+		SourceBranch: p.from.Branch,
+		SourceSHA:    p.plan.Source.SHA,
+		Subject:      Title(p.plan),
+		Body:         strings.TrimSpace(body.String()),
+		Trailers:     []gitsource.Trailer{{Key: gitsource.TrailerRendered, Value: p.plan.ProposedDigest}},
+	})
+	if err != nil {
+		return err
+	}
+	p.sha = sha
+	if current := p.heads[p.branch]; current != sha {
+		if err := c.Mirror.Push(ctx, p.branch, sha, current); err != nil {
+			return err
+		}
+		c.log().Info("promotion commit pushed", "env", p.to.Name, "sha", sha, "branch", p.branch)
+	}
+	return nil
+}
+
+// gather collects what the gates need from Git and the forge.
+func (c *Controller) gather(ctx context.Context, p *promotion) error {
+	f := gates.ForgeFacts{
+		SourceBranch: p.from.Branch, SourceSHA: p.plan.Source.SHA,
+		TargetBranch: p.to.Branch, TargetSHA: p.plan.Target.SHA,
+		PromotionSHA: p.sha, Request: p.request,
+		SourceHasCluster: p.from.Cluster != nil,
+	}
+	for _, cm := range p.plan.Commits {
+		f.Authors = appendAuthor(f.Authors, cm.Author, cm.AuthorEmail)
+	}
+	if p.request != nil {
+		reviews, err := c.Forge.Reviews(ctx, p.request.Number)
+		if err != nil {
+			return err
+		}
+		f.Reviews = reviews
+		for _, r := range reviews {
+			if r.CommitSHA == p.sha || slices.Contains(f.EquivalentSHAs, r.CommitSHA) {
+				continue
+			}
+			if same, err := c.Mirror.Equivalent(p.sha, r.CommitSHA); err == nil && same {
+				f.EquivalentSHAs = append(f.EquivalentSHAs, r.CommitSHA)
+			}
+		}
+	}
+	checks, err := c.Forge.Statuses(ctx, p.plan.Source.SHA)
+	if err != nil {
+		return err
+	}
+	f.SourceChecks = checks
+	for _, s := range checks {
+		if s.Context == "stagegate/deploy" && s.State == gitsource.StatusSuccess {
+			f.SourceDeployed = s.Updated
+		}
+	}
+	if src, err := c.Mirror.Commit(p.plan.Source.SHA); err == nil {
+		f.SourceArrived = src.CommitTime
+	}
+	lin, err := c.Mirror.Lineage(ctx, p.plan.Source.SHA, p.plan.Target.SHA)
+	if err != nil {
+		return err
+	}
+	f.MissingFromSource, f.MissingPaths = lin.Commits, lin.Missing
+	if teams := c.approvalTeams(p.to); len(teams) > 0 {
+		f.Teams = map[string][]string{}
+		for _, t := range teams {
+			members, err := c.Forge.TeamMembers(ctx, t)
+			if err != nil {
+				return err
+			}
+			f.Teams[t] = members
+		}
+	}
+	p.facts = f
+	return nil
+}
+
+// gate evaluates the environment's gates on the proposed rendering and the gathered facts.
+func (c *Controller) gate(_ context.Context, p *promotion) error {
+	set, ok := c.Gates[p.to.Name]
+	if !ok {
+		return fmt.Errorf("no compiled gates for environment %s: call gates.ForPipeline on the config", p.to.Name)
+	}
+	p.input = gates.Input{
+		Pipeline: c.Pipeline.Metadata.Name, Env: p.to, Objects: p.plan.Proposed,
+		KubernetesVersion: kubernetesVersion(p.to), Now: c.now(), Forge: &p.facts,
+	}
+	p.report = gates.NewReport(p.input, set, set.Evaluate(p.input))
+	p.report.Revision = p.sha
+	return nil
+}
+
+// propose opens the request, or brings its title and body up to date.
+func (c *Controller) propose(ctx context.Context, p *promotion) error {
+	title := Title(p.plan)
+	body := Body(Proposal{
+		Promotion: p.plan, Gates: p.report, PromotionSHA: p.sha,
+		ConfigRevision: c.ConfigRevision, CommitURL: c.CommitURL,
+		PlanCommand: c.planCommand(),
+	}, 0)
+	log := c.log().With("env", p.to.Name, "sha", p.sha)
+	if p.request == nil {
+		r, err := c.Forge.OpenRequest(ctx, gitsource.NewRequest{Head: p.branch, Base: p.to.Branch, Title: title, Body: body, Labels: requestLabels})
+		var exists *gitsource.RequestExistsError
+		if errors.As(err, &exists) {
+			// Another agent (or an earlier try of this one) opened it first: use theirs.
+			open, lerr := c.Forge.Requests(ctx, p.branch, p.to.Branch, gitsource.RequestOpen)
+			if lerr != nil || len(open) == 0 {
+				return errors.Join(err, lerr)
+			}
+			r, err = open[0], nil
+		}
+		if err != nil {
+			return err
+		}
+		log.Info("promotion request opened", "pr", r.Number)
+		p.request = &r
+		p.facts.Request = &r
+		return nil
+	}
+	if p.request.Title != title || p.request.Body != body {
+		if err := c.Forge.EditRequest(ctx, p.request.Number, title, body); err != nil {
+			return err
+		}
+		log.Info("promotion request updated", "pr", p.request.Number)
+	}
+	return nil
+}
+
+// Status contexts stagegate posts on promotion commits.
+const (
+	StatusContextPrefix = "stagegate/"
+	StatusOverall       = "stagegate"
+)
+
+// report posts a commit status per gate and an overall one on the promotion commit, each only
+// when it differs from what is there, so an unchanged cycle writes nothing.
+func (c *Controller) report(ctx context.Context, p *promotion) error {
+	have, err := c.Forge.Statuses(ctx, p.sha)
+	if err != nil {
+		return err
+	}
+	current := map[string]gitsource.Status{}
+	for _, s := range have {
+		if s.Kind == gitsource.CommitStatus {
+			current[s.Context] = s
+		}
+	}
+	want := make([]gitsource.Status, 0, len(p.report.Results)+1)
+	for _, r := range p.report.Results {
+		want = append(want, gitsource.Status{Context: StatusContextPrefix + r.Gate, State: statusState(r.Outcome), Description: oneLine(r.Summary), TargetURL: c.statusURL(p)})
+	}
+	want = append(want, gitsource.Status{Context: StatusOverall, State: statusState(p.report.Verdict), Description: overall(p.report), TargetURL: c.statusURL(p)})
+	for _, s := range want {
+		if h, ok := current[s.Context]; ok && h.State == s.State && h.Description == s.Description && h.TargetURL == s.TargetURL {
+			continue
+		}
+		s.Kind = gitsource.CommitStatus
+		if err := c.Forge.SetStatus(ctx, p.sha, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// merge merges the request when the environment promotes automatically and every gate passes,
+// guarded by the promotion commit's sha, with the verdicts and approvers in the merge message.
+func (c *Controller) merge(ctx context.Context, p *promotion) error {
+	auto := p.to.Promote != nil && p.to.Promote.Auto
+	if !auto || p.report.Verdict != gates.Pass || p.request == nil {
+		return nil
+	}
+	method := config.DefaultMergeMethod
+	if p.to.Promote.MergeMethod != "" {
+		method = p.to.Promote.MergeMethod
+	}
+	msg, err := gitsource.FormatMessage("", p.plan.Source.Name+" → "+p.to.Branch, c.mergeTrailers(p))
+	if err != nil {
+		return err
+	}
+	log := c.log().With("env", p.to.Name, "sha", p.sha, "pr", p.request.Number)
+	merged, err := c.Forge.Merge(ctx, p.request.Number, gitsource.MergeOptions{
+		SHA: p.sha, Method: gitsource.MergeMethod(method),
+		Title: fmt.Sprintf("%s (#%d)", Title(p.plan), p.request.Number), Message: strings.TrimLeft(msg, "\n"),
+	})
+	var moved *gitsource.HeadMovedError
+	if errors.As(err, &moved) {
+		log.Info("not merged: the promotion branch moved since it was gated; the next cycle gates the new head")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log.Info("promotion merged", "merge", merged, "method", method)
+	return nil
+}
+
+// mergeTrailers record what was promoted and why it was allowed to merge.
+func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
+	t := []gitsource.Trailer{
+		{Key: gitsource.TrailerSource, Value: p.plan.Source.Name + "@" + p.plan.Source.SHA},
+		{Key: gitsource.TrailerRendered, Value: p.plan.ProposedDigest},
+	}
+	for _, r := range p.report.Results {
+		t = append(t, gitsource.Trailer{Key: gitsource.TrailerGate, Value: r.Gate + "=" + string(r.Outcome)})
+		for _, f := range r.Findings {
+			if f.Check == gates.CheckBreakGlass {
+				t = append(t, gitsource.Trailer{Key: TrailerBreakGlass, Value: oneLine(f.Message)})
+			}
+		}
+	}
+	for _, login := range gates.Approvers(p.to, &p.facts) {
+		t = append(t, gitsource.Trailer{Key: gitsource.TrailerApprovedBy, Value: login})
+	}
+	t = append(t, gitsource.Trailer{Key: TrailerRequest, Value: "#" + strconv.Itoa(p.request.Number)})
+	return t
+}
+
+// TrailerBreakGlass records that the break-glass label let a promotion through a closed window.
+const TrailerBreakGlass = "Stagegate-Break-Glass"
+
+// TrailerRequest names the promotion request (pull request) a promotion was merged through.
+const TrailerRequest = "Stagegate-Request"
+
+func (c *Controller) planCommand() string {
+	cfg := c.ConfigFile
+	if cfg == "" {
+		cfg = "stagegate.yaml"
+	}
+	return fmt.Sprintf("stagegate plan --config %s --pipeline %s", cfg, c.Pipeline.Metadata.Name)
+}
+
+func (c *Controller) statusURL(p *promotion) string {
+	if c.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(c.PublicURL, "/") + "/pipelines/" + c.Pipeline.Metadata.Name + "/" + p.to.Name
+}
+
+func (c *Controller) approvalTeams(env config.Environment) []string {
+	if a := env.Gates.Approvals; a != nil {
+		return a.Teams
+	}
+	return nil
+}
+
+func kubernetesVersion(env config.Environment) string {
+	if env.Gates.APIs != nil {
+		return env.Gates.APIs.KubernetesVersion
+	}
+	return ""
+}
+
+func statusState(o gates.Outcome) gitsource.StatusState {
+	switch o {
+	case gates.Pass:
+		return gitsource.StatusSuccess
+	case gates.Fail:
+		return gitsource.StatusFailure
+	}
+	return gitsource.StatusPending
+}
+
+func overall(r gates.Report) string {
+	n := map[gates.Outcome]int{}
+	for _, res := range r.Results {
+		n[res.Outcome]++
+	}
+	return oneLine(fmt.Sprintf("%d gates: %d passed, %d pending, %d failed", len(r.Results), n[gates.Pass], n[gates.Pending], n[gates.Fail]))
+}
+
+// oneLine fits a summary into a commit status description (GitHub keeps 140 characters).
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 140 {
+		s = string(r[:139]) + "…"
+	}
+	return s
+}
+
+// appendAuthor adds a commit author's name, email and the login GitHub's noreply addresses
+// carry (12345+login@users.noreply.github.com), once each.
+func appendAuthor(list []string, name, email string) []string {
+	add := func(s string) {
+		if s != "" && !slices.Contains(list, s) {
+			list = append(list, s)
+		}
+	}
+	add(name)
+	add(email)
+	if local, domain, ok := strings.Cut(email, "@"); ok && domain == "users.noreply.github.com" {
+		if _, login, ok := strings.Cut(local, "+"); ok {
+			add(login)
+		} else {
+			add(local)
+		}
+	}
+	return list
+}
