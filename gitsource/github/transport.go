@@ -243,7 +243,9 @@ func isRateLimited(resp *http.Response) bool {
 func mentionsLimit(resp *http.Response) bool {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return bytes.Contains(bytes.ToLower(b), []byte("rate limit"))
+	lower := bytes.ToLower(b)
+	// "abuse detection" is what GitHub Enterprise Server before 3.x still says.
+	return bytes.Contains(lower, []byte("rate limit")) || bytes.Contains(lower, []byte("abuse detection"))
 }
 
 // limited reads a rate-limited response the way GitHub documents it: Retry-After first; a spent
