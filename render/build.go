@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -35,7 +36,21 @@ type Options struct {
 // does (see plainKustomization). Each object's Source is the repository file it came from.
 //
 // Errors caused by the content are *Error. Build is safe for concurrent use.
-func Build(ctx context.Context, tree fs.FS, dir string, opts Options) (Objects, error) {
+func Build(ctx context.Context, tree fs.FS, dir string, opts Options) (objs Objects, err error) {
+	// One bad commit must not take the agent down, whatever part of rendering it trips.
+	defer func() {
+		if r := recover(); r != nil {
+			objs, err = nil, &Error{Path: dir, Err: fmt.Errorf("%w: %v", errPanic, r)}
+		}
+	}()
+	return build(ctx, tree, dir, opts)
+}
+
+// errPanic marks a panic in stagegate's own rendering code (kustomize's are reported as such by
+// run): a bug, which the fuzz target treats as a failure.
+var errPanic = errors.New("render panicked; this is a stagegate bug, please report it")
+
+func build(ctx context.Context, tree fs.FS, dir string, opts Options) (Objects, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -176,6 +191,9 @@ func run(t *treeFS, dir string, opts Options, setsSchema bool) (m resmap.ResMap,
 		}
 	}()
 
+	// Nothing here can keep kustomize off the network: krusty makes its own file loader, which GETs
+	// http(s) paths and clones Git URLs itself (see sandbox). The sandbox has refused every such
+	// path before this point.
 	ko := krusty.MakeDefaultOptions() // root-only loading, builtin plugins only: exec and KRM functions off
 	ko.PluginConfig = types.DisabledPluginConfig()
 	if opts.Helm {
@@ -243,13 +261,55 @@ func (t *treeFS) materialize(homes []string) (cleanup func(), err error) {
 		if _, err := fs.Stat(t.tree, home); err != nil {
 			continue // helm pulls the chart
 		}
-		sub, err := fs.Sub(t.tree, home)
-		if err != nil {
-			return cleanup, err
-		}
-		if err := os.CopyFS(t.abs(home), sub); err != nil {
+		if err := copyTree(t.tree, home, t.abs(home)); err != nil {
 			return cleanup, err
 		}
 	}
 	return cleanup, nil
+}
+
+// copyTree copies directory dir of tree to the disk directory to, as directories and regular
+// files only. It is not os.CopyFS: since Go 1.25 that recreates the symlinks of an fs.ReadLinkFS
+// (gitsource.Tree is one), and helm would follow a chart's link to /etc/hostname on the host. Here
+// a symlink is read through the tree, which refuses one leaving the repository (gitsource.Tree
+// fails with ErrSymlinkOutside), and written as the file it names.
+func copyTree(tree fs.FS, dir, to string) error {
+	return fs.WalkDir(tree, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel := p
+		if dir != "." {
+			rel = strings.TrimPrefix(strings.TrimPrefix(p, dir), "/")
+		}
+		dst := filepath.Join(to, filepath.FromSlash(rel))
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case d.Type()&fs.ModeSymlink != 0:
+			fi, err := fs.Stat(tree, p) // follows the link, inside the tree only
+			if err != nil {
+				return fmt.Errorf("chart file %s: %w", p, err)
+			}
+			if fi.IsDir() {
+				return fmt.Errorf("chart file %s: a symlink to a directory; helm charts are copied out of the repository file by file, so replace the link with the directory", p)
+			}
+		case !d.Type().IsRegular():
+			return fmt.Errorf("chart file %s: not a regular file (%s)", p, d.Type())
+		}
+		b, err := fs.ReadFile(tree, p)
+		if err != nil {
+			return fmt.Errorf("chart file %s: %w", p, err)
+		}
+		// O_EXCL: dst is new in a fresh directory; never write through something already there.
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(b); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	})
 }

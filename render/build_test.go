@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -276,5 +277,50 @@ func TestSortIgnoresSourceOrder(t *testing.T) {
 	b.Sort()
 	if a.Digest() != b.Digest() {
 		t.Errorf("digest depends on input order:\n%s\nvs\n%s", a.YAML(), b.YAML())
+	}
+}
+
+// TestBuildPlainRoot renders the repository root of a repository without a kustomization, whose
+// top level holds one-character names: "." walks to paths like "x", which plainKustomization once
+// sliced as if they were "./x" and panicked.
+func TestBuildPlainRoot(t *testing.T) {
+	cm := func(name string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\n")}
+	}
+	tree := fstest.MapFS{
+		"a":                    {Data: []byte("not yaml, ignored\n")},
+		"x/cm.yaml":            cm("in-x"),
+		"y.yaml":               cm("top"),
+		"k/kustomization.yaml": {Data: []byte("resources: [cm.yaml]\n")},
+		"k/cm.yaml":            cm("in-k"),
+	}
+	for _, dir := range []string{".", "./", ""} {
+		objs, err := Build(context.Background(), tree, dir, Options{})
+		if err != nil {
+			t.Fatalf("Build(%q): %v", dir, err)
+		}
+		got := map[string]string{}
+		for _, o := range objs {
+			got[o.Name()] = o.Source
+		}
+		want := map[string]string{"in-x": "x/cm.yaml", "top": "y.yaml", "in-k": "k/cm.yaml"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Build(%q) objects and sources (-want +got):\n%s", dir, diff)
+		}
+	}
+}
+
+// panicFS panics on every call, standing for a bug anywhere under Build.
+type panicFS struct{}
+
+func (panicFS) Open(string) (fs.File, error) { panic("boom") }
+
+// TestBuildRecoversPanics: a panic in stagegate's own code (the sandbox, plainKustomization), not
+// only in kustomize, comes back as an *Error instead of taking the agent down.
+func TestBuildRecoversPanics(t *testing.T) {
+	_, err := Build(context.Background(), panicFS{}, "app", Options{})
+	var re *Error
+	if !errors.As(err, &re) || !errors.Is(err, errPanic) || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Build over a panicking tree = %v, want a *render.Error wrapping errPanic", err)
 	}
 }

@@ -2,17 +2,26 @@ package render
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"testing"
 	"testing/fstest"
 )
 
 // FuzzBuild feeds arbitrary kustomization and resource bytes through Build: it must return
 // objects or an error, never panic, hang or escape the tree, and give the same digest twice.
+// dir is the path rendered; name, when a valid path, is one more file holding resource (a
+// one-character name at the top, rendered as ".", once sliced out of range in plainKustomization).
 // The seed corpus (testdata/fuzz/FuzzBuild) holds the golden cases and the refused inputs.
 func FuzzBuild(f *testing.F) {
-	f.Add([]byte("resources: [r.yaml]\n"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"), false)
-	f.Add([]byte(""), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n"), true)
-	f.Fuzz(func(t *testing.T, kustomization, resource []byte, plain bool) {
+	cm := []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+	f.Add([]byte("resources: [r.yaml]\n"), cm, false, "app", "")
+	f.Add([]byte(""), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n"), true, "app", "")
+	f.Add([]byte(""), cm, true, ".", "a")
+	f.Add([]byte(""), cm, true, ".", "b/c.yaml")
+	f.Add([]byte(""), cm, true, "./", "x.yaml")
+	f.Add([]byte(""), cm, true, "app", "app/z")
+	f.Fuzz(func(t *testing.T, kustomization, resource []byte, plain bool, dir, name string) {
 		if len(kustomization)+len(resource) > 16<<10 {
 			return // kustomize's cost grows with input; big inputs only slow the fuzzer down
 		}
@@ -27,13 +36,19 @@ func FuzzBuild(f *testing.F) {
 		if !plain {
 			tree["app/kustomization.yaml"] = &fstest.MapFile{Data: kustomization}
 		}
-		objs, err := Build(context.Background(), tree, "app", Options{})
+		if fs.ValidPath(name) && name != "." && tree[name] == nil {
+			tree[name] = &fstest.MapFile{Data: resource}
+		}
+		objs, err := Build(context.Background(), tree, dir, Options{})
+		if errors.Is(err, errPanic) {
+			t.Fatal(err)
+		}
 		if err != nil {
 			t.Log(err)
 			return
 		}
 		t.Logf("%d objects", len(objs))
-		again, err := Build(context.Background(), tree, "app", Options{})
+		again, err := Build(context.Background(), tree, dir, Options{})
 		if err != nil {
 			t.Fatalf("second build failed after the first succeeded: %v", err)
 		}

@@ -29,9 +29,9 @@ func plainKustomization(tree fs.FS, files map[string][]byte, dir string) ([]byte
 		if p == dir {
 			return nil
 		}
-		rel := p[len(dir)+1:]
-		if dir == "." {
-			rel = p
+		rel := p // WalkDir of "." gives "x", not "./x"
+		if dir != "." {
+			rel = p[len(dir)+1:]
 		}
 		if d.IsDir() {
 			kf, _, err := kustomizationFile(tree, files, p)
