@@ -123,6 +123,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			wait, reason = backoff(attempt, time.Second), err.Error()
 		case isRateLimited(resp):
+			// GitHub refused without doing anything, so any method may be sent again.
 			rl, d := t.limited(req, resp, attempt)
 			if d > t.maxWait || attempt >= t.retries {
 				return nil, rl
