@@ -350,14 +350,15 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 	if p.to.Promote.MergeMethod != "" {
 		method = p.to.Promote.MergeMethod
 	}
-	msg, err := gitsource.FormatMessage("", p.plan.Source.Name+" → "+p.to.Branch, c.mergeTrailers(p))
+	title := fmt.Sprintf("%s (#%d)", Title(p.plan), p.request.Number)
+	msg, err := gitsource.FormatMessage(title, p.plan.Source.Name+" → "+p.to.Branch, c.mergeTrailers(p))
 	if err != nil {
 		return err
 	}
 	log := c.log().With("env", p.to.Name, "sha", p.sha, "pr", p.request.Number)
+	_, body, _ := strings.Cut(msg, "\n\n") // GitHub takes the title and the rest apart
 	merged, err := c.Forge.Merge(ctx, p.request.Number, gitsource.MergeOptions{
-		SHA: p.sha, Method: gitsource.MergeMethod(method),
-		Title: fmt.Sprintf("%s (#%d)", Title(p.plan), p.request.Number), Message: strings.TrimLeft(msg, "\n"),
+		SHA: p.sha, Method: gitsource.MergeMethod(method), Title: title, Message: body,
 	})
 	var moved *gitsource.HeadMovedError
 	if errors.As(err, &moved) {

@@ -1,0 +1,182 @@
+package controller_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/controller"
+	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
+	"github.com/stagegate-dev/stagegate/gitsource/github"
+	"github.com/stagegate-dev/stagegate/gitsource/githubtest"
+	"github.com/stagegate-dev/stagegate/gitsource/gitsourcetest"
+)
+
+const (
+	baseKust = "resources: [cm.yaml, deploy.yaml]\n"
+	cm       = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {color: %s}\n"
+	deploy   = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0.0
+`
+)
+
+func overlay(env string) string {
+	return "namespace: shop-" + env + "\nresources: [../../base]\n"
+}
+
+// world is a GitHub emulator holding env/dev, env/staging and env/prod with one shared root,
+// and a controller for a pipeline dev → staging (auto) → prod (auto, two approvals).
+type world struct {
+	t    *testing.T
+	gh   *githubtest.Server
+	ctrl *controller.Controller
+	p    config.Pipeline
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	gh := githubtest.New(t, githubtest.Options{Owner: "acme", Repo: "shop", Branches: map[string]map[string]string{
+		"env/dev": {
+			"base/kustomization.yaml": baseKust, "base/cm.yaml": strings.Replace(cm, "%s", "blue", 1), "base/deploy.yaml": deploy,
+			"overlays/dev/kustomization.yaml": overlay("dev"), "overlays/staging/kustomization.yaml": overlay("staging"), "overlays/prod/kustomization.yaml": overlay("prod"),
+		},
+	}})
+	gitsourcetest.Branch(t, gh.Repo(), "env/staging", "env/dev")
+	gitsourcetest.Branch(t, gh.Repo(), "env/prod", "env/dev")
+
+	p := config.Pipeline{
+		Metadata: config.Metadata{Name: "shop"},
+		Spec: config.Spec{
+			Repo:  config.Repo{URL: gh.GitURL(), TokenEnv: "GH_TOKEN"},
+			Forge: config.Forge{Type: config.ForgeGitHub},
+			Environments: []config.Environment{
+				{Name: "dev", Branch: "env/dev", Path: "overlays/dev"},
+				{Name: "staging", Branch: "env/staging", Path: "overlays/staging", Promote: &config.Promote{Auto: true}, Gates: config.Gates{Schema: &config.SchemaGate{}}},
+				{Name: "prod", Branch: "env/prod", Path: "overlays/prod", Promote: &config.Promote{Auto: true, Approvals: 2}, Gates: config.Gates{Schema: &config.SchemaGate{}}},
+			},
+		},
+	}
+	w := &world{t: t, gh: gh, p: p}
+	w.ctrl = w.controller()
+	return w
+}
+
+// controller makes a fresh controller, as a restarted agent would.
+func (w *world) controller() *controller.Controller {
+	w.t.Helper()
+	ctx := context.Background()
+	m, err := gitsource.Open(ctx, w.p.Spec.Repo, gitsource.Options{CacheDir: w.t.TempDir(), Getenv: func(string) string { return w.gh.GitPassword() }, Log: quiet})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	f, err := github.New(ctx, github.Options{Repo: "acme/shop", BaseURL: w.gh.URL(), Auth: github.Auth{Token: github.Secret(githubtest.DefaultToken)}, Logger: quiet})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sets, err := gates.ForPipeline(w.p)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &controller.Controller{Pipeline: w.p, Mirror: m, Forge: f, Gates: sets, Log: quiet, ConfigFile: "stagegate.yaml"}
+}
+
+func (w *world) cycle() {
+	w.t.Helper()
+	if err := w.ctrl.Cycle(context.Background()); err != nil {
+		w.t.Fatalf("cycle: %v", err)
+	}
+}
+
+func (w *world) git(args ...string) string {
+	return strings.TrimSpace(gitsourcetest.Git(w.t, w.gh.Repo(), args...))
+}
+
+func TestPromotionFlowsFromDevToProd(t *testing.T) {
+	w := newWorld(t)
+	src := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+
+	// Cycle 1: staging's request is opened with the rendered diff, gated and merged.
+	w.cycle()
+	staging := w.gh.PR(1)
+	if staging.Title != "Promote "+src[:7]+" to staging" || staging.Base != "env/staging" || staging.Head != "stagegate/promote/staging" {
+		t.Fatalf("request #1 = %q %s ← %s; want the staging promotion", staging.Title, staging.Base, staging.Head)
+	}
+	for _, want := range []string{"-  color: blue\n+  color: green", "web: green", "| schema | ✅ pass |"} {
+		if !strings.Contains(staging.Body, want) {
+			t.Errorf("request #1 body lacks %q:\n%s", want, staging.Body)
+		}
+	}
+	if !staging.Merged {
+		t.Fatalf("request #1 was not merged although staging promotes automatically and every gate passed")
+	}
+	msg := w.git("log", "-1", "--format=%B", "env/staging")
+	for _, want := range []string{"Stagegate-Source: env/dev@" + src, "Stagegate-Gate: schema=pass", "Stagegate-Gate: lineage=pass", "Stagegate-Request: #1", "Stagegate-Rendered: sha256:"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("staging's merge commit lacks trailer %q:\n%s", want, msg)
+		}
+	}
+	if w.gh.PRs() != 1 {
+		t.Fatalf("%d requests after cycle 1, want 1 (prod's source had not moved yet)", w.gh.PRs())
+	}
+
+	// Cycle 2: prod's request is opened and waits for two approvals.
+	w.cycle()
+	if w.gh.PRs() != 2 {
+		t.Fatalf("%d requests after cycle 2, want 2", w.gh.PRs())
+	}
+	prod := w.gh.PR(2)
+	if prod.Merged || prod.Base != "env/prod" {
+		t.Fatalf("request #2 merged=%v base=%s; want prod's, open, waiting for approvals", prod.Merged, prod.Base)
+	}
+
+	// A restarted agent finds the same request and opens no other.
+	w.ctrl = w.controller()
+	w.cycle()
+	if w.gh.PRs() != 2 {
+		t.Fatalf("a restarted agent made %d requests, want still 2", w.gh.PRs())
+	}
+
+	// Approvals arrive; the next cycle merges with the approvers recorded.
+	w.gh.AddReview(2, "alice", "APPROVED")
+	w.gh.AddReview(2, "bob", "APPROVED")
+	w.cycle()
+	if !w.gh.PR(2).Merged {
+		t.Fatalf("request #2 not merged after two approvals")
+	}
+	msg = w.git("log", "-1", "--format=%B", "env/prod")
+	for _, want := range []string{"Stagegate-Approved-By: alice", "Stagegate-Approved-By: bob", "Stagegate-Gate: approvals=pass", "Stagegate-Request: #2"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("prod's merge commit lacks trailer %q:\n%s", want, msg)
+		}
+	}
+	if got, want := w.git("rev-parse", "env/prod^{tree}"), w.git("rev-parse", src+"^{tree}"); got != want {
+		t.Errorf("prod's tree %s is not the promoted source's tree %s", got, want)
+	}
+
+	// Nothing left to do: a cycle writes nothing to GitHub and reads at most once per target
+	// environment, conditionally (a 304 costs no rate limit).
+	w.cycle()
+	w.gh.ResetLog()
+	w.cycle()
+	reqs := w.gh.Requests()
+	for _, r := range reqs {
+		if r.Method != "GET" || !r.Conditional || r.Status != 304 {
+			t.Errorf("an idle cycle made a request other than a conditional read: %s", r)
+		}
+	}
+	if len(reqs) > 2 {
+		t.Errorf("an idle cycle made %d requests, want at most one per target environment (2):\n%v", len(reqs), reqs)
+	}
+}
