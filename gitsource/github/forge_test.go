@@ -326,3 +326,38 @@ func TestMergeMethodsOnEnterpriseServer(t *testing.T) {
 		})
 	}
 }
+
+// GitHub makes the pull request, or the merge, and then answers 502: stagegate sees what was
+// done instead of doing it twice.
+func TestFailuresAfterTheWriteTookEffect(t *testing.T) {
+	s, f := emulator(t)
+	ctx := t.Context()
+
+	s.FailNextAfter(1, http.StatusBadGateway, "POST /repos/acme/deploy/pulls")
+	pr, err := f.OpenRequest(ctx, gitsource.NewRequest{Head: promoteProd, Base: "env/prod", Title: "Promote abc to prod", Labels: []string{"stagegate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PRs() != 1 || pr.Number != 1 || !slices.Equal(s.PR(1).Labels, []string{"stagegate"}) {
+		t.Errorf("%d pull requests, got #%d labelled %v; want #1 alone, labelled", s.PRs(), pr.Number, s.PR(1).Labels)
+	}
+
+	head := gitsourcetest.Head(t, s.Repo(), promoteProd)
+	s.FailNextAfter(1, http.StatusBadGateway, "/merge")
+	sha, err := f.Merge(ctx, pr.Number, gitsource.MergeOptions{SHA: head, Method: "merge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod := gitsourcetest.Head(t, s.Repo(), "env/prod"); prod != sha || s.PR(pr.Number).MergeSHA != sha {
+		t.Errorf("Merge returned %s; env/prod at %s, the pull request merged as %s", sha, prod, s.PR(pr.Number).MergeSHA)
+	}
+	merges := 0
+	for _, r := range s.Requests() {
+		if r.Method == "PUT" {
+			merges++
+		}
+	}
+	if merges != 1 {
+		t.Errorf("%d merge calls, want 1", merges)
+	}
+}
