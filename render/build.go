@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -244,29 +245,48 @@ func objects(m resmap.ResMap, dir string, keepOrigins bool) (Objects, error) {
 	return objs, nil
 }
 
-// materialize copies the helm chart directories out of the tree into a temporary directory that
-// becomes the tree's root, because the helm binary reads charts from (and pulls charts into) real
-// directories. Only those directories are copied; everything else is still read from the tree.
-func (t *treeFS) materialize(homes []string) (cleanup func(), err error) {
+// materialize copies what the helm binary reads out of the tree into a temporary directory that
+// becomes the tree's root: the chart directories, which helm reads charts from (and pulls charts
+// into), and the additional values files, which kustomize hands helm by their path on disk. Only
+// those are copied; everything else is still read from the tree.
+func (t *treeFS) materialize(paths []string) (cleanup func(), err error) {
 	root, err := os.MkdirTemp("", "stagegate-render-")
 	if err != nil {
 		return func() {}, err
 	}
 	cleanup = func() { os.RemoveAll(root) }
-	t.root, t.disk = root, homes
-	for _, home := range homes {
-		if err := os.MkdirAll(t.abs(home), 0o755); err != nil {
+	paths = slices.Clone(paths)
+	slices.SortFunc(paths, func(a, b string) int { return len(a) - len(b) }) // a directory before what it holds
+	t.root, t.disk = root, nil
+	for _, p := range paths {
+		if slices.ContainsFunc(t.disk, func(d string) bool { return within(p, d) }) {
+			continue // copied with its directory
+		}
+		t.disk = append(t.disk, p)
+		fi, err := fs.Stat(t.tree, p)
+		if err != nil {
+			if err := os.MkdirAll(t.abs(p), 0o755); err != nil { // helm pulls the chart into it
+				return cleanup, err
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(t.abs(p)), 0o755); err != nil {
 			return cleanup, err
 		}
-		if _, err := fs.Stat(t.tree, home); err != nil {
-			continue // helm pulls the chart
+		if !fi.IsDir() {
+			err = copyTree(t.tree, p, t.abs(p))
+		} else if err = os.Mkdir(t.abs(p), 0o755); err == nil || errors.Is(err, fs.ErrExist) {
+			err = copyTree(t.tree, p, t.abs(p))
 		}
-		if err := copyTree(t.tree, home, t.abs(home)); err != nil {
+		if err != nil {
 			return cleanup, err
 		}
 	}
 	return cleanup, nil
 }
+
+// within reports whether tree path r is dir or inside it.
+func within(r, dir string) bool { return dir == "." || r == dir || strings.HasPrefix(r, dir+"/") }
 
 // copyTree copies directory dir of tree to the disk directory to, as directories and regular
 // files only. It is not os.CopyFS: since Go 1.25 that recreates the symlinks of an fs.ReadLinkFS
@@ -284,8 +304,10 @@ func copyTree(tree fs.FS, dir, to string) error {
 		}
 		dst := filepath.Join(to, filepath.FromSlash(rel))
 		switch {
+		case d.IsDir() && p == dir:
+			return nil // made by materialize
 		case d.IsDir():
-			return os.MkdirAll(dst, 0o755)
+			return os.Mkdir(dst, 0o755)
 		case d.Type()&fs.ModeSymlink != 0:
 			fi, err := fs.Stat(tree, p) // follows the link, inside the tree only
 			if err != nil {

@@ -33,10 +33,10 @@ type treeFS struct {
 	disk  []string          // directories materialised under root for helm, read from disk
 }
 
-// src is where tree path r is read from: the tree, or the disk for helm's chart directories.
+// src is where tree path r is read from: the tree, or the disk for what helm reads (materialize).
 func (t *treeFS) src(r string) fs.FS {
 	for _, d := range t.disk {
-		if r == d || strings.HasPrefix(r, d+"/") {
+		if within(r, d) {
 			return os.DirFS(t.root)
 		}
 	}

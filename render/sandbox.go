@@ -48,7 +48,8 @@ type sandbox struct {
 	// openAPI is set when some kustomization names an openapi schema: kyaml keeps the schema in
 	// a process-wide variable, so such a build must run alone (see build.go).
 	openAPI bool
-	// helmHomes are the chart directories helm reads and pulls into (Options.Helm only).
+	// helmHomes are the chart directories helm reads and pulls into, and the additional values
+	// files kustomize passes helm by their path on disk (Options.Helm only).
 	helmHomes []string
 }
 
@@ -401,6 +402,11 @@ func (c *check) helm(k *types.Kustomization, deprecated []types.HelmChartArgs) {
 	}
 	if c.err == nil {
 		c.s.helmHomes = append(c.s.helmHomes, path.Join(c.dir, home))
+		for _, h := range k.HelmCharts {
+			for _, f := range h.AdditionalValuesFiles {
+				c.s.helmHomes = append(c.s.helmHomes, path.Join(c.dir, f))
+			}
+		}
 	}
 }
 

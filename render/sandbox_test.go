@@ -505,3 +505,31 @@ func stringFields(t reflect.Type, prefix string, out map[string]bool) {
 		}
 	}
 }
+
+// TestMaterializeValuesFiles: kustomize passes helm additional values files by their path under the
+// build's root, so materialize puts them on disk too, once even when a chart home holds them, and
+// treeFS then reads them from there.
+func TestMaterializeValuesFiles(t *testing.T) {
+	tree := fstest.MapFS{
+		"app/charts/hello/Chart.yaml":  {Data: []byte("apiVersion: v2\nname: hello\nversion: 0.1.0\n")},
+		"app/charts/hello/values.yaml": {Data: []byte("a: 1\n")},
+		"app/values/prod.yaml":         {Data: []byte("b: 2\n")},
+	}
+	tf := &treeFS{tree: tree, root: "/", files: map[string][]byte{}}
+	cleanup, err := tf.materialize([]string{"app/values/prod.yaml", "app/charts/hello/values.yaml", "app/charts", "app/pulled"})
+	defer cleanup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{"app/values/prod.yaml": "b: 2\n", "app/charts/hello/values.yaml": "a: 1\n"} {
+		if b, err := os.ReadFile(filepath.Join(tf.root, p)); err != nil || string(b) != want {
+			t.Errorf("%s on disk = %q, %v; want %q", p, b, err, want)
+		}
+		if _, ok := tf.src(p).(fstest.MapFS); ok {
+			t.Errorf("%s is read from the tree, not from the copy helm reads", p)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(tf.root, "app/pulled")); err != nil || !fi.IsDir() {
+		t.Errorf("the chart home helm pulls into is missing: %v", err)
+	}
+}
