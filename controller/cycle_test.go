@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/controller"
@@ -178,5 +179,139 @@ func TestPromotionFlowsFromDevToProd(t *testing.T) {
 	}
 	if len(reqs) > 2 {
 		t.Errorf("an idle cycle made %d requests, want at most one per target environment (2):\n%v", len(reqs), reqs)
+	}
+}
+
+func TestSourceMovingOnUpdatesTheRequestAndVoidsOldApprovals(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
+	w.ctrl = w.controller()
+	first := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	before := w.gh.PR(1)
+	w.gh.AddReview(1, "alice", "APPROVED")
+
+	second := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+	w.cycle()
+	after := w.gh.PR(1)
+	if w.gh.PRs() != 1 {
+		t.Fatalf("%d requests; a newer source commit must update the one request, not open another", w.gh.PRs())
+	}
+	if after.HeadSHA == before.HeadSHA || after.Title != "Promote "+second[:7]+" to staging" || !strings.Contains(after.Body, "+  color: red") {
+		t.Errorf("request after the source moved: head %s (was %s), title %q; want a new promotion commit for %s", after.HeadSHA, before.HeadSHA, after.Title, second[:7])
+	}
+	if strings.Contains(after.Body, first[:7]+" ") && !strings.Contains(after.Body, second[:7]) {
+		t.Errorf("body still describes the old source")
+	}
+	if after.Merged {
+		t.Fatal("merged: alice approved the old promotion commit, which must not count")
+	}
+	statuses := w.statuses(after.HeadSHA)
+	if statuses["stagegate/approvals"] != "pending" || statuses["stagegate"] != "pending" {
+		t.Errorf("statuses on the new head = %v; want approvals and the overall status pending", statuses)
+	}
+}
+
+func TestARequestClosedByAPersonIsNotReopenedForTheSameSource(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Promote = &config.Promote{} // staging: a person merges
+	w.ctrl = w.controller()
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	w.closeRequest(1)
+	w.cycle()
+	if w.gh.PRs() != 1 {
+		t.Fatalf("%d requests: the closed request was reopened for the same source commit", w.gh.PRs())
+	}
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+	w.cycle()
+	if w.gh.PRs() != 2 || w.gh.PR(2).State != "open" {
+		t.Fatalf("a new source commit after a closed request: %d requests; want a new open one", w.gh.PRs())
+	}
+}
+
+func TestAFailingGateBlocksTheMerge(t *testing.T) {
+	w := newWorld(t)
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/deploy.yaml": strings.Replace(deploy, "replicas: 2", "replicas: 2\n  replicaz: 3", 1)}, "typo")
+	w.cycle()
+	pr := w.gh.PR(1)
+	if pr.Merged {
+		t.Fatal("merged although the schema gate fails")
+	}
+	statuses := w.statuses(pr.HeadSHA)
+	if statuses["stagegate/schema"] != "failure" || statuses["stagegate"] != "failure" {
+		t.Errorf("statuses = %v; want schema and the overall status failing", statuses)
+	}
+	if !strings.Contains(pr.Body, "replicaz") {
+		t.Errorf("the body does not show the finding:\n%s", pr.Body)
+	}
+}
+
+func TestAPushRacingTheMergeIsHandled(t *testing.T) {
+	w := newWorld(t)
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	// Between gating and merging, someone pushes to the promotion branch: GitHub answers 409.
+	w.ctrl.Forge = &racer{Forge: w.ctrl.Forge, before: func() {
+		gitsourcetest.Commit(t, w.gh.Repo(), "stagegate/promote/staging", map[string]string{"sneaky.txt": "x"}, "sneaky")
+	}}
+	w.cycle() // the 409 is not an error: the next cycle re-plans
+	if w.gh.PR(1).Merged {
+		t.Fatal("merged a head that was not gated")
+	}
+	w.ctrl.Forge = w.ctrl.Forge.(*racer).Forge
+	w.cycle()
+	if !w.gh.PR(1).Merged {
+		t.Fatal("the next cycle did not gate and merge the promotion")
+	}
+	if out := w.git("ls-tree", "-r", "--name-only", "env/staging"); strings.Contains(out, "sneaky.txt") {
+		t.Errorf("the ungated commit reached staging:\n%s", out)
+	}
+}
+
+func TestGitHubFailuresAreRetriedWithNothingLostOrDoubled(t *testing.T) {
+	w := newWorld(t)
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.gh.FailNext(2, 503, "GET /repos/acme/shop/pulls")
+	w.gh.SecondaryLimit(1, time.Second, 403)
+	// The request is created but the answer is lost: the forge must find it, not open another.
+	w.gh.FailNextAfter(1, 502, "POST /repos/acme/shop/pulls")
+	w.cycle()
+	if w.gh.PRs() != 1 || !w.gh.PR(1).Merged {
+		t.Fatalf("%d requests, merged=%v; want exactly one, merged", w.gh.PRs(), w.gh.PRs() > 0 && w.gh.PR(1).Merged)
+	}
+}
+
+// racer runs before ahead of the first Merge, to stage a race.
+type racer struct {
+	controller.Forge
+	before func()
+	done   bool
+}
+
+func (r *racer) Merge(ctx context.Context, number int, opts gitsource.MergeOptions) (string, error) {
+	if !r.done {
+		r.done = true
+		r.before()
+	}
+	return r.Forge.Merge(ctx, number, opts)
+}
+
+func (w *world) statuses(sha string) map[string]string {
+	w.t.Helper()
+	got, err := w.ctrl.Forge.Statuses(context.Background(), sha)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, s := range got {
+		m[s.Context] = string(s.State)
+	}
+	return m
+}
+
+func (w *world) closeRequest(n int) {
+	w.t.Helper()
+	if err := w.ctrl.Forge.CloseRequest(context.Background(), n, ""); err != nil {
+		w.t.Fatal(err)
 	}
 }
