@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stagegate-dev/stagegate/config"
@@ -41,6 +42,23 @@ type Controller struct {
 	// Now is the clock the gates judge by. Default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
+
+	// settled remembers, per target environment, the last cycle that needed nothing more from
+	// the forge. It only saves requests: losing it (a restart) costs one full cycle, never
+	// correctness, because everything it stands for is read again from Git and the forge.
+	mu      sync.Mutex
+	settled map[string]settledKey
+}
+
+// settledKey is what a settled environment's cycle saw; while all of it stays the same there is
+// nothing new to gather, gate, post or merge.
+type settledKey struct {
+	source, target, promotion string
+	request                   int
+	requestHead               string
+	requestUpdated            time.Time
+	reviews                   string // the reviews, when the approvals gate reads them
+	retryAt                   time.Time
 }
 
 // promotion is what the steps of one target environment's cycle pass along.
@@ -52,6 +70,8 @@ type promotion struct {
 	request  *gitsource.Request
 	sha      string // the promotion commit
 	facts    gates.ForgeFacts
+	reviews  []gitsource.Review // read by unchanged for the approvals gate; gather reuses them
+	reviewed bool
 	input    gates.Input
 	report   gates.Report
 	done     bool // a step settled this environment for this cycle
@@ -71,7 +91,7 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	var errs []error
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name)}
-		for _, s := range []step{c.planStep, c.settle, c.commit, c.gather, c.gate, c.propose, c.report, c.merge} {
+		for _, s := range []step{c.planStep, c.settle, c.unchanged, c.commit, c.gather, c.gate, c.propose, c.report, c.merge, c.remember} {
 			if err := s(ctx, p); err != nil {
 				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
 				break
@@ -164,6 +184,69 @@ func (c *Controller) settle(ctx context.Context, p *promotion) error {
 	return nil
 }
 
+// unchanged ends the environment's cycle when it is settled and nothing it depends on moved: the
+// heads, the promotion branch, the request (GitHub bumps updated_at on every change to it), and
+// no retry time of a time-bound gate has come.
+func (c *Controller) unchanged(ctx context.Context, p *promotion) error {
+	// Whether a review bumps a request's updated_at is not something to bet approvals on: with an
+	// approvals gate, the reviews are read (conditionally: unchanged costs no rate limit).
+	if c.readsReviews(p) {
+		reviews, err := c.Forge.Reviews(ctx, p.request.Number)
+		if err != nil {
+			return err
+		}
+		p.reviews, p.reviewed = reviews, true
+	}
+	c.mu.Lock()
+	last, ok := c.settled[p.to.Name]
+	c.mu.Unlock()
+	if ok && last == c.key(p, last.retryAt) && (last.retryAt.IsZero() || c.now().Before(last.retryAt)) {
+		p.done = true
+	}
+	return nil
+}
+
+// remember records a settled environment: every gate that reads changing forge facts passed
+// (approvals, checks, soak, window); the rest depend only on what the key holds.
+func (c *Controller) remember(_ context.Context, p *promotion) error {
+	settled := true
+	for _, r := range p.report.Results {
+		switch r.Gate {
+		case "approvals", "checks", "soak", "window":
+			settled = settled && r.Outcome == gates.Pass
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.settled == nil {
+		c.settled = map[string]settledKey{}
+	}
+	if settled {
+		c.settled[p.to.Name] = c.key(p, p.report.RetryAt)
+	} else {
+		delete(c.settled, p.to.Name)
+	}
+	return nil
+}
+
+func (c *Controller) key(p *promotion, retryAt time.Time) settledKey {
+	k := settledKey{source: p.plan.Source.SHA, target: p.plan.Target.SHA, promotion: p.heads[p.branch], retryAt: retryAt}
+	if r := p.request; r != nil {
+		k.request, k.requestHead, k.requestUpdated = r.Number, r.HeadSHA, r.Updated
+	}
+	if c.readsReviews(p) {
+		for _, r := range p.reviews {
+			k.reviews += fmt.Sprintf("%d:%s:%s;", r.ID, r.State, r.CommitSHA)
+		}
+	}
+	return k
+}
+
+// readsReviews says whether the environment's settled check reads the request's reviews.
+func (c *Controller) readsReviews(p *promotion) bool {
+	return p.request != nil && slices.Contains(c.Gates[p.to.Name].Gates(), "approvals")
+}
+
 // commit writes the promotion commit (deterministic: the same promotion is the same sha) and
 // puts it on the promotion branch with a lease on the head this cycle read.
 func (c *Controller) commit(ctx context.Context, p *promotion) error {
@@ -205,12 +288,15 @@ func (c *Controller) gather(ctx context.Context, p *promotion) error {
 		f.Authors = appendAuthor(f.Authors, cm.Author, cm.AuthorEmail)
 	}
 	if p.request != nil {
-		reviews, err := c.Forge.Reviews(ctx, p.request.Number)
-		if err != nil {
-			return err
+		if !p.reviewed {
+			reviews, err := c.Forge.Reviews(ctx, p.request.Number)
+			if err != nil {
+				return err
+			}
+			p.reviews = reviews
 		}
-		f.Reviews = reviews
-		for _, r := range reviews {
+		f.Reviews = p.reviews
+		for _, r := range p.reviews {
 			if r.CommitSHA == p.sha || slices.Contains(f.EquivalentSHAs, r.CommitSHA) {
 				continue
 			}

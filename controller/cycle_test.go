@@ -40,13 +40,13 @@ func overlay(env string) string {
 // world is a GitHub emulator holding env/dev, env/staging and env/prod with one shared root,
 // and a controller for a pipeline dev → staging (auto) → prod (auto, two approvals).
 type world struct {
-	t    *testing.T
+	t    testing.TB
 	gh   *githubtest.Server
 	ctrl *controller.Controller
 	p    config.Pipeline
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	gh := githubtest.New(t, githubtest.Options{Owner: "acme", Repo: "shop", Branches: map[string]map[string]string{
 		"env/dev": {
@@ -313,5 +313,38 @@ func (w *world) closeRequest(n int) {
 	w.t.Helper()
 	if err := w.ctrl.Forge.CloseRequest(context.Background(), n, ""); err != nil {
 		w.t.Fatal(err)
+	}
+}
+
+func TestASettledRequestCostsOneConditionalReadPerCycle(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: one approval, a person merges
+	w.ctrl = w.controller()
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	w.gh.AddReview(1, "alice", "APPROVED")
+	w.cycle()
+	w.cycle()
+	w.gh.ResetLog()
+	w.cycle()
+	reqs := w.gh.Requests()
+	for _, r := range reqs {
+		if r.Method != "GET" || r.Status != 304 {
+			t.Errorf("a settled cycle made %s", r)
+		}
+	}
+	// staging: the request list and its reviews (the approvals gate reads them); prod: the list.
+	if len(reqs) != 3 {
+		t.Errorf("a settled cycle made %d requests, want 3: %v", len(reqs), reqs)
+	}
+	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate/approvals"] != "success" {
+		t.Fatalf("approvals status %q before the change request, want success", s["stagegate/approvals"])
+	}
+
+	// A later change request is seen at once: the gate goes back to pending.
+	w.gh.AddReview(1, "bob", "CHANGES_REQUESTED")
+	w.cycle()
+	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate/approvals"] != "pending" {
+		t.Errorf("approvals status %q after bob requested changes, want pending", s["stagegate/approvals"])
 	}
 }
