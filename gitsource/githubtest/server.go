@@ -125,9 +125,18 @@ func New(t testing.TB, opts Options) *Server {
 		s.userID(opts.Users[tok])
 	}
 	s.gitPass = tokens[0]
-	s.repo = gitsourcetest.NewRepo(t, opts.Branches)
-	base, _ := gitsourcetest.NewHTTPServer(t, filepath.Dir(s.repo), GitUser, s.gitPass)
-	s.gitURL = base + "/" + filepath.Base(s.repo)
+	// Served as GitHub serves it, at /<owner>/<repo>.git, so clients read owner and name from
+	// the clone URL as they do on GitHub.
+	root := t.TempDir()
+	s.repo = filepath.Join(root, opts.Owner, opts.Repo+".git")
+	if err := os.MkdirAll(filepath.Dir(s.repo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(gitsourcetest.NewRepo(t, opts.Branches), s.repo); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := gitsourcetest.NewHTTPServer(t, root, GitUser, s.gitPass)
+	s.gitURL = base + "/" + opts.Owner + "/" + opts.Repo + ".git"
 
 	s.mux = http.NewServeMux()
 	s.routes()
