@@ -81,7 +81,10 @@ func TestRunTakesSignedWebhooksAndStopsOnSignal(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"run", "--config", cfg, "--cache-dir", t.TempDir(), "--listen", addr}, &bytes.Buffer{}, &stderr)
 	}()
-	waitFor(t, func() bool { r, err := http.Get("http://" + addr + "/healthz"); return err == nil && r.StatusCode == 200 })
+	waitFor(t, func() bool {
+		r, err := http.Get("http://" + addr + "/healthz")
+		return err == nil && r.StatusCode == 200
+	})
 
 	// The start-up cycle found nothing to promote; a push arrives with a webhook.
 	sha := gitsourcetest.Commit(t, gh.Repo(), "env/dev", map[string]string{"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: shop}\ndata: {color: red}\n"}, "red")
