@@ -31,6 +31,10 @@ type Proposal struct {
 	CommitURL func(sha string) string
 	// PlanCommand reproduces the full plan ("stagegate plan --config stagegate.yaml --pipeline shop").
 	PlanCommand string
+	// Trailers end the body, as its last paragraph: a repository whose merge commits take the
+	// request's title and description puts them on the commit that lands on the target, so it
+	// records the promotion even when a person merges.
+	Trailers []gitsource.Trailer
 }
 
 // Title is the request's title: "Promote 1a2b3c4 to staging".
@@ -115,11 +119,13 @@ func Body(p Proposal, limit int) string {
 		}
 	}
 
-	body := head.String() + optional.String() + tail.String()
+	end := trailerBlock(p.Trailers)
+	body := head.String() + optional.String() + tail.String() + end
 	if len(body) > limit {
 		// Even the parts kept whole do not fit (thousands of changed objects): cut at a line
-		// boundary and keep the marker, so the request is still recognised.
-		marker := markerLine(p)
+		// boundary and keep the marker and the trailers, so the request is still recognised
+		// and its merge still records the promotion.
+		marker := markerLine(p) + end
 		cut := limit - len(marker) - len(truncated)
 		if cut < 0 {
 			cut = 0
@@ -233,6 +239,19 @@ func writeProvenance(b *strings.Builder, p Proposal) {
 	}
 	fmt.Fprintf(b, "| reproduce | `%s` |\n\n", p.PlanCommand)
 	b.WriteString(markerLine(p))
+}
+
+// trailerBlock is the body's last paragraph: one "Key: value" line per trailer.
+func trailerBlock(trailers []gitsource.Trailer) string {
+	if len(trailers) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, t := range trailers {
+		fmt.Fprintf(&b, "%s: %s\n", t.Key, strings.Join(strings.Fields(t.Value), " "))
+	}
+	return b.String()
 }
 
 func markerLine(p Proposal) string {

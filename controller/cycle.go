@@ -354,12 +354,7 @@ func (c *Controller) gate(_ context.Context, p *promotion) error {
 
 // propose opens the request, or brings its title and body up to date.
 func (c *Controller) propose(ctx context.Context, p *promotion) error {
-	title := Title(p.plan)
-	body := Body(Proposal{
-		Promotion: p.plan, Gates: p.report, PromotionSHA: p.sha,
-		ConfigRevision: c.ConfigRevision, CommitURL: c.CommitURL,
-		PlanCommand: c.planCommand(),
-	}, 0)
+	title, body := c.titleBody(p)
 	log := c.log().With("env", p.to.Name, "sha", p.sha)
 	if p.request == nil {
 		r, err := c.Forge.OpenRequest(ctx, gitsource.NewRequest{Head: p.branch, Base: p.to.Branch, Title: title, Body: body, Labels: requestLabels})
@@ -378,7 +373,8 @@ func (c *Controller) propose(ctx context.Context, p *promotion) error {
 		log.Info("promotion request opened", "pr", r.Number)
 		p.request = &r
 		p.facts.Request = &r
-		return nil
+		// Now that it has a number, the trailers at the end of the body can name it.
+		title, body = c.titleBody(p)
 	}
 	if p.request.Title != title || p.request.Body != body {
 		if err := c.Forge.EditRequest(ctx, p.request.Number, title, body); err != nil {
@@ -387,6 +383,15 @@ func (c *Controller) propose(ctx context.Context, p *promotion) error {
 		log.Info("promotion request updated", "pr", p.request.Number)
 	}
 	return nil
+}
+
+// titleBody is the request's title and body for the promotion as gated.
+func (c *Controller) titleBody(p *promotion) (string, string) {
+	return Title(p.plan), Body(Proposal{
+		Promotion: p.plan, Gates: p.report, PromotionSHA: p.sha,
+		ConfigRevision: c.ConfigRevision, CommitURL: c.CommitURL,
+		PlanCommand: c.planCommand(), Trailers: c.mergeTrailers(p),
+	}, 0)
 }
 
 // Status contexts stagegate posts on promotion commits.
@@ -458,7 +463,8 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 	return nil
 }
 
-// mergeTrailers record what was promoted and why it was allowed to merge.
+// mergeTrailers record what was promoted and why it was allowed to merge. The agent passes them
+// when it merges, and the request body ends with them for merges made by a person.
 func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
 	t := []gitsource.Trailer{
 		{Key: gitsource.TrailerSource, Value: p.plan.Source.Name + "@" + p.plan.Source.SHA},
@@ -475,7 +481,9 @@ func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
 	for _, login := range gates.Approvers(p.to, &p.facts) {
 		t = append(t, gitsource.Trailer{Key: gitsource.TrailerApprovedBy, Value: login})
 	}
-	t = append(t, gitsource.Trailer{Key: TrailerRequest, Value: "#" + strconv.Itoa(p.request.Number)})
+	if p.request != nil {
+		t = append(t, gitsource.Trailer{Key: TrailerRequest, Value: "#" + strconv.Itoa(p.request.Number)})
+	}
 	return t
 }
 

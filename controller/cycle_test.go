@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,5 +347,41 @@ func TestASettledRequestCostsOneConditionalReadPerCycle(t *testing.T) {
 	w.cycle()
 	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate/approvals"] != "pending" {
 		t.Errorf("approvals status %q after bob requested changes, want pending", s["stagegate/approvals"])
+	}
+}
+
+func TestAPersonsMergeCarriesTheTrailersOfTheBody(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
+	w.ctrl = w.controller()
+	src := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	w.gh.AddReview(1, "alice", "APPROVED")
+	w.cycle()
+	pr := w.gh.PR(1)
+	if pr.Merged {
+		t.Fatal("the agent merged although staging does not promote automatically")
+	}
+	// The person merges as GitHub does when the repository's merge commits take the request's
+	// title and description.
+	if _, err := w.ctrl.Forge.Merge(context.Background(), 1, gitsource.MergeOptions{SHA: pr.HeadSHA, Method: "merge", Title: pr.Title, Message: pr.Body}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, tr := range gitsource.Trailers(w.git("log", "-1", "--format=%B", "env/staging")) {
+		got[tr.Key] = append(got[tr.Key], tr.Value)
+	}
+	want := map[string][]string{
+		"Stagegate-Source":      {"env/dev@" + src},
+		"Stagegate-Approved-By": {"alice"},
+		"Stagegate-Request":     {"#1"},
+	}
+	for k, v := range want {
+		if strings.Join(got[k], ",") != strings.Join(v, ",") {
+			t.Errorf("trailer %s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	if !slices.Contains(got["Stagegate-Gate"], "approvals=pass") || len(got["Stagegate-Rendered"]) != 1 {
+		t.Errorf("gate verdicts or rendered digest missing from the merge commit: %v", got)
 	}
 }
