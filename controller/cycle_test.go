@@ -45,6 +45,7 @@ type world struct {
 	gh   *githubtest.Server
 	ctrl *controller.Controller
 	p    config.Pipeline
+	now  time.Time // the gates' clock; zero: the real one
 }
 
 func newWorld(t testing.TB) *world {
@@ -91,7 +92,13 @@ func (w *world) controller() *controller.Controller {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return &controller.Controller{Pipeline: w.p, Mirror: m, Forge: f, Gates: sets, Log: quiet, ConfigFile: "stagegate.yaml"}
+	clock := func() time.Time {
+		if w.now.IsZero() {
+			return time.Now()
+		}
+		return w.now
+	}
+	return &controller.Controller{Pipeline: w.p, Mirror: m, Forge: f, Gates: sets, Log: quiet, ConfigFile: "stagegate.yaml", Now: clock}
 }
 
 func (w *world) cycle() {
@@ -107,6 +114,12 @@ func (w *world) git(args ...string) string {
 
 func TestPromotionFlowsFromDevToProd(t *testing.T) {
 	w := newWorld(t)
+	// prod freezes from Friday 16:00 to Monday 08:00, Berlin time.
+	w.p.Spec.Environments[2].Gates.Window = &config.WindowGate{Deny: []config.Window{{
+		Schedule: "0 16 * * FRI", Duration: config.Duration{Duration: 64 * time.Hour}, TimeZone: "Europe/Berlin"}}}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	w.now = time.Date(2026, 11, 27, 17, 0, 0, 0, berlin) // a Friday evening
+	w.ctrl = w.controller()
 	src := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
 
 	// Cycle 1: staging's request is opened with the rendered diff, gated and merged.
@@ -150,15 +163,23 @@ func TestPromotionFlowsFromDevToProd(t *testing.T) {
 		t.Fatalf("a restarted agent made %d requests, want still 2", w.gh.PRs())
 	}
 
-	// Approvals arrive; the next cycle merges with the approvers recorded.
+	// Approvals arrive during the freeze: the window holds the merge until Monday.
 	w.gh.AddReview(2, "alice", "APPROVED")
 	w.gh.AddReview(2, "bob", "APPROVED")
 	w.cycle()
+	if w.gh.PR(2).Merged {
+		t.Fatal("request #2 merged inside the Friday-to-Monday freeze")
+	}
+	if s := w.statuses(w.gh.PR(2).HeadSHA); s["stagegate/window"] != "pending" || s["stagegate/approvals"] != "success" {
+		t.Fatalf("statuses during the freeze = %v; want window pending, approvals success", s)
+	}
+	w.now = time.Date(2026, 11, 30, 8, 30, 0, 0, berlin) // Monday morning: the window is open
+	w.cycle()
 	if !w.gh.PR(2).Merged {
-		t.Fatalf("request #2 not merged after two approvals")
+		t.Fatalf("request #2 not merged after two approvals with the window open")
 	}
 	msg = w.git("log", "-1", "--format=%B", "env/prod")
-	for _, want := range []string{"Stagegate-Approved-By: alice", "Stagegate-Approved-By: bob", "Stagegate-Gate: approvals=pass", "Stagegate-Request: #2"} {
+	for _, want := range []string{"Stagegate-Approved-By: alice", "Stagegate-Approved-By: bob", "Stagegate-Gate: approvals=pass", "Stagegate-Gate: window=pass", "Stagegate-Request: #2"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("prod's merge commit lacks trailer %q:\n%s", want, msg)
 		}
@@ -383,5 +404,45 @@ func TestAPersonsMergeCarriesTheTrailersOfTheBody(t *testing.T) {
 	}
 	if !slices.Contains(got["Stagegate-Gate"], "approvals=pass") || len(got["Stagegate-Rendered"]) != 1 {
 		t.Errorf("gate verdicts or rendered digest missing from the merge commit: %v", got)
+	}
+}
+
+func TestTwoAgentsRacingOpenOneRequestAndMergeOnce(t *testing.T) {
+	w := newWorld(t)
+	a, b := w.controller(), w.controller() // two agents, each with its own mirror
+	src := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	for range 3 {
+		errs := make(chan error, 2)
+		for _, c := range []*controller.Controller{a, b} {
+			go func() { errs <- c.Cycle(context.Background()) }()
+		}
+		// A racing agent may fail safely (a lease lost, a request merged under it); the next
+		// cycle re-plans. What matters is what GitHub and Git end up with.
+		<-errs
+		<-errs
+	}
+	if n := w.gh.PRs(); n < 1 || w.gh.PR(1).Base != "env/staging" || !w.gh.PR(1).Merged {
+		t.Fatalf("%d requests; want staging's first one merged", n)
+	}
+	staging := 0
+	for i := 1; i <= w.gh.PRs(); i++ {
+		if w.gh.PR(i).Base == "env/staging" {
+			staging++
+		}
+	}
+	if staging != 1 {
+		t.Errorf("%d requests into staging, want exactly 1", staging)
+	}
+	if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "1" {
+		t.Errorf("%s merges on staging, want 1", merges)
+	}
+	if got, want := w.git("rev-parse", "env/staging^{tree}"), w.git("rev-parse", src+"^{tree}"); got != want {
+		t.Errorf("staging's tree is not the source's")
+	}
+	// Settled: both agents cycle without error.
+	for _, c := range []*controller.Controller{a, b} {
+		if err := c.Cycle(context.Background()); err != nil {
+			t.Errorf("a cycle after the race: %v", err)
+		}
 	}
 }
