@@ -41,13 +41,7 @@ func For(env config.Environment) (*Set, error) {
 // spec.environments[2].gates.policy.rules[0].expression: ..."), every problem at once. Call it
 // right after config.Load, so a bad rule stops the agent at start, not at the first promotion.
 func ForPipeline(p config.Pipeline) (map[string]*Set, error) {
-	sets := make(map[string]*Set, len(p.Spec.Environments))
-	var errs []error
-	for i, env := range p.Spec.Environments {
-		s, e := compile(env.Gates, env.Promote, fmt.Sprintf("spec.environments[%d].gates", i))
-		errs = append(errs, e...)
-		sets[env.Name] = s
-	}
+	sets, errs := compilePipeline(p)
 	if len(errs) > 0 {
 		err := errors.Join(errs...)
 		if p.File != "" {
@@ -62,12 +56,19 @@ func ForPipeline(p config.Pipeline) (map[string]*Set, error) {
 // paths ("spec.environments[2].gates.policy.rules[0].expression: ..."). Pass it to config.Load so
 // a bad rule is reported with its line, with every other problem of the file, when the config loads.
 func Validate(p config.Pipeline) []error {
+	_, errs := compilePipeline(p)
+	return errs
+}
+
+func compilePipeline(p config.Pipeline) (map[string]*Set, []error) {
+	sets := make(map[string]*Set, len(p.Spec.Environments))
 	var errs []error
 	for i, env := range p.Spec.Environments {
-		_, e := compile(env.Gates, env.Promote, fmt.Sprintf("spec.environments[%d].gates", i))
+		s, e := compile(env.Gates, env.Promote, fmt.Sprintf("spec.environments[%d].gates", i))
 		errs = append(errs, e...)
+		sets[env.Name] = s
 	}
-	return errs
+	return sets, errs
 }
 
 // New makes a Set of the given gates with no severity overrides; tests and tools that build
