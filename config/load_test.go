@@ -17,6 +17,14 @@ import (
 // first line of the literal and expected line numbers can be read off the test source.
 func yamlDoc(s string) []byte { return []byte(strings.TrimPrefix(s, "\n")) }
 
+// pipelineYAML is a Pipeline document named name: the usual apiVersion, kind, metadata and
+// spec: lines, then spec, the fields under spec:. Like the literals given to yamlDoc it starts
+// with a newline, and so does spec: the source line that calls pipelineYAML stands for the
+// document's line 4 (spec:), and the lines of the spec literal below it are lines 5, 6, ….
+func pipelineYAML(name, spec string) string {
+	return "\napiVersion: stagegate.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: " + name + "}\nspec:" + spec
+}
+
 // problemLines returns what a user reads: one line per problem.
 func problemLines(t *testing.T, err error) []string {
 	t.Helper()
@@ -30,11 +38,7 @@ func problemLines(t *testing.T, err error) []string {
 	return strings.Split(err.Error(), "\n")
 }
 
-const validBase = `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+var validBase = pipelineYAML("shop", `
   repo: {url: https://github.com/acme/shop-deploy.git, tokenEnv: GITHUB_TOKEN}
   forge: {type: github}
   environments:
@@ -44,7 +48,7 @@ spec:
     - name: prod
       branch: env/prod
       path: overlays/prod
-`
+`)
 
 func TestParseAcceptsValidConfigs(t *testing.T) {
 	tests := []struct {
@@ -52,20 +56,12 @@ func TestParseAcceptsValidConfigs(t *testing.T) {
 		yaml string
 	}{
 		{"the minimal two-environment pipeline", validBase},
-		{"a single environment, rendered and gated but never promoted into", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: solo}
-spec:
+		{"a single environment, rendered and gated but never promoted into", pipelineYAML("solo", `
   repo: {url: /srv/git/solo.git}
   environments:
     - {name: only, branch: main, path: .}
-`},
-		{"an scp-like SSH URL with a key and known hosts", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+`)},
+		{"an scp-like SSH URL with a key and known hosts", pipelineYAML("shop", `
   repo:
     url: git@github.com:acme/shop-deploy.git
     sshKeyFile: /etc/stagegate/id_ed25519
@@ -73,53 +69,33 @@ spec:
     sshKnownHostsFile: /etc/stagegate/known_hosts
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
-`},
-		{"an ssh:// URL with a user name", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+`)},
+		{"an ssh:// URL with a user name", pipelineYAML("shop", `
   repo: {url: "ssh://git@git.example.com:2222/acme/shop.git", sshKeyFile: key}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
-`},
-		{"GitHub Enterprise with an https base URL and a token file", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+`)},
+		{"GitHub Enterprise with an https base URL and a token file", pipelineYAML("shop", `
   repo: {url: https://ghe.example.com/acme/shop.git, username: stagegate-bot, tokenFile: /run/secrets/token}
   forge: {type: github, baseURL: https://ghe.example.com/api/v3/}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
-`},
-		{"a GitHub emulator on loopback over plain http", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+`)},
+		{"a GitHub emulator on loopback over plain http", pipelineYAML("shop", `
   repo: {url: "http://127.0.0.1:8080/acme/shop.git", tokenEnv: TOKEN}
   forge: {type: github, baseURL: "http://127.0.0.1:8080/api/v3/"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
-`},
-		{"drift on every cron form: five fields, a descriptor, @every and a time zone", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+`)},
+		{"drift on every cron form: five fields, a descriptor, @every and a time zone", pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: a, branch: env/a, path: a, cluster: {}, drift: {schedule: "*/10 * * * *"}}
     - {name: b, branch: env/b, path: b, cluster: {}, drift: {schedule: "@hourly", mode: correct}}
     - {name: c, branch: env/c, path: c, cluster: {}, drift: {schedule: "@every 5m"}}
     - {name: d, branch: env/d, path: d, cluster: {}, drift: {schedule: "CRON_TZ=Europe/Berlin 0 6 * * MON-FRI"}}
-`},
-		{"anchors and merge keys share settings between environments", `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+`)},
+		{"anchors and merge keys share settings between environments", pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -136,16 +112,12 @@ spec:
       name: prod
       branch: env/prod
       path: overlays/prod
-`},
-		{"two pipelines in one file", validBase + `---
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: billing}
-spec:
+`)},
+		{"two pipelines in one file", validBase + "---" + pipelineYAML("billing", `
   repo: {url: "https://github.com/acme/billing-deploy.git"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
-`},
+`)},
 		{"comments, empty documents and a leading document marker", "# pipelines\n---\n" + strings.TrimPrefix(validBase, "\n") + "---\n# nothing here\n"},
 	}
 	for _, tt := range tests {
@@ -167,11 +139,7 @@ spec:
 }
 
 func TestParseMergeKeysOverrideAndShare(t *testing.T) {
-	ps, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	ps, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
@@ -184,7 +152,7 @@ spec:
       name: prod
       branch: env/prod
       path: overlays/prod
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,16 +165,12 @@ spec:
 }
 
 func TestParseAppliesDefaults(t *testing.T) {
-	ps, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	ps, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev, cluster: {}, drift: {schedule: "@hourly"}}
     - {name: prod, branch: env/prod, path: overlays/prod}
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +191,7 @@ spec:
 }
 
 func TestParseKeepsWhatTheUserWrote(t *testing.T) {
-	ps, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	ps, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "https://github.com/acme/shop.git", username: bot, tokenEnv: GH_TOKEN}
   forge: {type: github}
   interval: 90s
@@ -249,7 +209,7 @@ spec:
       gates:
         apis: {kubernetesVersion: "1.30"}
         security: {severity: {security/privileged: warning}}
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,17 +242,13 @@ func TestParseReportsProblems(t *testing.T) {
 	}{
 		{
 			name: "a misspelt field names the closest known one, and the field it hides is not also reported missing",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
       brnach: env/dev
       path: overlays/dev
-`,
+`),
 			want: []string{`stagegate.yaml:8: spec.environments[0].brnach: unknown field (did you mean "branch"?)`},
 		},
 		{
@@ -309,27 +265,19 @@ spec:
 		},
 		{
 			name: "field names are case-sensitive",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "https://github.com/acme/shop.git", TokenEnv: GITHUB_TOKEN}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:5: spec.repo.TokenEnv: unknown field (did you mean "tokenEnv"?)`},
 		},
 		{
 			name: "a mapping where a list belongs",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     dev: {branch: env/dev, path: overlays/dev}
-`,
+`),
 			want: []string{`stagegate.yaml:7: spec.environments: want a list (- item), got a mapping`},
 		},
 		{
@@ -346,11 +294,7 @@ spec:
 		},
 		{
 			name: "an unquoted version number is refused with the quoted form to write",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -358,28 +302,20 @@ spec:
       path: overlays/dev
       gates:
         apis: {kubernetesVersion: 1.30}
-`,
+`),
 			want: []string{`stagegate.yaml:11: spec.environments[0].gates.apis.kubernetesVersion: want a string, got the number 1.30, which YAML reads as 1.3; quote it: "1.30"`},
 		},
 		{
 			name: "a boolean where a string belongs",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments: [{name: dev, branch: true, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:6: spec.environments[0].branch: want a string, got the boolean true; quote it: "true"`},
 		},
 		{
 			name: "a word where a number or a boolean belongs",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
@@ -387,7 +323,7 @@ spec:
       branch: env/prod
       path: overlays/prod
       promote: {auto: "yes", approvals: two}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:11: spec.environments[1].promote.auto: want true or false, got the string "yes"`,
 				`stagegate.yaml:11: spec.environments[1].promote.approvals: want a whole number, got the string "two"`,
@@ -395,47 +331,35 @@ spec:
 		},
 		{
 			name: "a number where a duration belongs",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   interval: 60
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:6: spec.interval: want a duration string like "1m" or "30s"`},
 		},
 		{
 			name: "a duplicate key points at the first one",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
       branch: env/dev
       path: overlays/dev
       branch: env/develop
-`,
+`),
 			want: []string{`stagegate.yaml:10: spec.environments[0].branch: duplicate key, first set on line 8; keep one`},
 		},
 		{
 			name: "a missing field is reported at the line of the mapping that lacks it",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
     - {name: staging, branch: env/staging, path: overlays/staging}
     - name: prod
       path: overlays/prod
-`,
+`),
 			want: []string{`stagegate.yaml:9: spec.environments[2].branch: required`},
 		},
 		{
@@ -468,15 +392,11 @@ spec:
 		},
 		{
 			name: "names are DNS labels, with the lowercase form suggested",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: Shop}
-spec:
+			yaml: pipelineYAML("Shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: dev_1, branch: env/dev, path: overlays/dev}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:3: metadata.name: "Shop" is not a DNS label; use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit like "shop"`,
 				`stagegate.yaml:7: spec.environments[0].name: "dev_1" is not a DNS label; use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit`,
@@ -484,57 +404,37 @@ spec:
 		},
 		{
 			name: "a repository URL is required",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {tokenEnv: GITHUB_TOKEN}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:5: spec.repo.url: required; use one of ` + urlForms},
 		},
 		{
 			name: "credentials in the URL are refused without repeating them",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "https://bot:ghp_s3cret@github.com/acme/shop.git"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:5: spec.repo.url: credentials in the URL are not allowed; remove them and use tokenEnv or tokenFile (with username if the server needs one)`},
 		},
 		{
 			name: "a token written as the user of an https URL is refused",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "https://ghp_s3cret@github.com/acme/shop.git"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:5: spec.repo.url: credentials in the URL are not allowed; remove them and use tokenEnv or tokenFile (with username if the server needs one)`},
 		},
 		{
 			name: "unsupported schemes and relative paths are refused",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "git://example.com/shop.git"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: billing}
-spec:
+---`) + pipelineYAML("billing", `
   repo: {url: "./billing.git"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{
 				`stagegate.yaml:5: pipeline shop: spec.repo.url: unsupported scheme "git"; use one of ` + urlForms,
 				`stagegate.yaml:12: pipeline billing: spec.repo.url: not a URL or an absolute path; use one of ` + urlForms,
@@ -542,26 +442,18 @@ spec:
 		},
 		{
 			name: "token and SSH settings must fit the URL, and one token source at most",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo:
     url: git@github.com:acme/shop.git
     tokenEnv: GITHUB_TOKEN
     tokenFile: /run/secrets/token
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: billing}
-spec:
+---`) + pipelineYAML("billing", `
   repo:
     url: https://github.com/acme/billing.git
     sshKeyFile: /etc/stagegate/id_ed25519
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{
 				`stagegate.yaml:7: pipeline shop: spec.repo.tokenEnv: only used with http:// and https:// URLs; remove it, or use an https URL`,
 				`stagegate.yaml:8: pipeline shop: spec.repo.tokenFile: only used with http:// and https:// URLs; remove it, or use an https URL`,
@@ -571,43 +463,27 @@ spec:
 		},
 		{
 			name: "tokenEnv holding a token instead of a variable name is refused without repeating it",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "https://github.com/acme/shop.git", tokenEnv: "ghp_abc/123"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{`stagegate.yaml:5: spec.repo.tokenEnv: not an environment variable name; write the name of the variable that holds the secret (GITHUB_TOKEN), not its value`},
 		},
 		{
 			name: "forge type and base URL",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   forge: {type: gitlab}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: billing}
-spec:
+---`) + pipelineYAML("billing", `
   repo: {url: "file:///tmp/billing.git"}
   forge: {baseURL: "https://ghe.example.com/api/v3/"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: web}
-spec:
+---`) + pipelineYAML("web", `
   repo: {url: "file:///tmp/web.git"}
   forge: {type: github, tokenEnv: GITHUB_TOKEN, baseURL: "http://ghe.example.com/api/v3/"}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{
 				`stagegate.yaml:6: pipeline shop: spec.forge.type: unknown forge type "gitlab"; use local or github`,
 				`stagegate.yaml:14: pipeline billing: spec.forge.baseURL: only used with type github; remove it, or set type: github`,
@@ -616,19 +492,11 @@ spec:
 		},
 		{
 			name: "github needs one credential, its own or the repository's",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "https://github.com/acme/shop.git"}
   forge: {type: github}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: billing}
-spec:
+---`) + pipelineYAML("billing", `
   repo: {url: "https://github.com/acme/billing.git"}
   forge:
     type: github
@@ -636,23 +504,15 @@ spec:
     app: {appID: 0, privateKeyFile: ""}
     timeout: -1s
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: web}
-spec:
+---`) + pipelineYAML("web", `
   repo: {url: "https://github.com/acme/web.git", tokenEnv: GITHUB_TOKEN}
   forge: {tokenFile: /run/token}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: api}
-spec:
+---`) + pipelineYAML("api", `
   repo: {url: "https://github.com/acme/api.git", tokenEnv: GITHUB_TOKEN}
   forge: {type: github}
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{
 				`stagegate.yaml:6: pipeline shop: spec.forge: type github needs credentials; set tokenEnv, tokenFile or app here, or spec.repo.tokenEnv or tokenFile`,
 				`stagegate.yaml:17: pipeline billing: spec.forge.app: set only one of tokenEnv, tokenFile and app; remove app`,
@@ -665,23 +525,15 @@ spec:
 		},
 		{
 			name: "the interval has a minimum and cannot be negative",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   interval: 5s
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
----
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: billing}
-spec:
+---`) + pipelineYAML("billing", `
   repo: {url: "file:///tmp/billing.git"}
   interval: -1m
   environments: [{name: dev, branch: env/dev, path: overlays/dev}]
-`,
+`),
 			want: []string{
 				`stagegate.yaml:6: pipeline shop: spec.interval: 5s is shorter than the minimum 10s; use 10s or more (webhooks trigger a cycle at once)`,
 				`stagegate.yaml:14: pipeline billing: spec.interval: -1m is negative; leave it out for the default 1m`,
@@ -689,28 +541,20 @@ spec:
 		},
 		{
 			name: "a pipeline needs at least one environment",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments: []
-`,
+`),
 			want: []string{`stagegate.yaml:6: spec.environments: required; list at least one environment (name, branch, path)`},
 		},
 		{
 			name: "environment names and branches are unique",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: dev, branch: env/dev, path: overlays/dev}
     - {name: dev, branch: env/dev, path: overlays/dev2}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:8: spec.environments[1].name: duplicate environment name "dev", also used by spec.environments[0]; give each environment its own name`,
 				`stagegate.yaml:8: spec.environments[1].branch: branch "env/dev" is also used by spec.environments[0]; each environment needs its own branch`,
@@ -718,11 +562,7 @@ spec:
 		},
 		{
 			name: "branches follow git check-ref-format and stay out of stagegate's namespace",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: a, branch: env dev, path: a}
@@ -734,7 +574,7 @@ spec:
     - {name: g, branch: "env/.g", path: g}
     - {name: h, branch: "env~h", path: h}
     - {name: i, branch: "env/i@{1}", path: i}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:7: spec.environments[0].branch: "env dev" is not a valid branch name: it cannot contain spaces`,
 				`stagegate.yaml:8: spec.environments[1].branch: write the branch name without refs/heads/, like "env/b"`,
@@ -749,11 +589,7 @@ spec:
 		},
 		{
 			name: "paths are relative, clean and inside the repository",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - {name: a, branch: env/a, path: /overlays/a}
@@ -761,7 +597,7 @@ spec:
     - {name: c, branch: env/c, path: overlays/c/}
     - {name: d, branch: env/d, path: 'overlays\d'}
     - {name: e, branch: env/e, path: overlays/../../e}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:7: spec.environments[0].path: must be relative to the repository root; write "overlays/a"`,
 				`stagegate.yaml:8: spec.environments[1].path: leads out of the repository; use a directory inside it`,
@@ -772,11 +608,7 @@ spec:
 		},
 		{
 			name: "promotion policy: not on the first environment, approvals and merge method checked",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -787,7 +619,7 @@ spec:
       branch: env/prod
       path: overlays/prod
       promote: {approvals: -1, mergeMethod: fast-forward}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:10: spec.environments[0].promote: not allowed on the first environment, which receives changes by ordinary pull requests; remove it`,
 				`stagegate.yaml:14: spec.environments[1].promote.approvals: must be 0 or more`,
@@ -796,11 +628,7 @@ spec:
 		},
 		{
 			name: "drift needs a cluster, a cron schedule and a known mode",
-			yaml: `
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+			yaml: pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -819,7 +647,7 @@ spec:
       path: overlays/dr
       cluster: {context: dr}
       drift: {}
-`,
+`),
 			want: []string{
 				`stagegate.yaml:10: spec.environments[0].drift: needs a cluster to compare with; add cluster (kubeconfig, context) to this environment or remove drift`,
 				`stagegate.yaml:16: spec.environments[1].drift.schedule: not a cron schedule (expected exactly 5 fields, found 4: [*/10 * * *]); use five fields (minute hour day-of-month month day-of-week) like "*/10 * * * *", or a descriptor like "@hourly" or "@every 10m"`,
@@ -897,11 +725,7 @@ spec:
 
 // A config with several problems in different places reports all of them, in file order.
 func TestParseReportsEveryProblemAtOnce(t *testing.T) {
-	_, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	_, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "https://github.com/acme/shop.git", tokenEnv: GITHUB_TOKEN, sshKeyFile: key}
   forge: {type: github}
   interval: 1s
@@ -918,7 +742,7 @@ spec:
       path: overlays/prod
       promote: {approvals: 2, mergeMethod: ff}
       drift: {schedule: "@hourly"}
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	want := []string{
 		`stagegate.yaml:5: spec.repo.sshKeyFile: only used with ssh:// and git@host:path URLs; remove it, or use an SSH URL`,
 		`stagegate.yaml:7: spec.interval: 1s is shorter than the minimum 10s; use 10s or more (webhooks trigger a cycle at once)`,
@@ -951,11 +775,7 @@ spec:
 
 // The gates' own checks come back with their path and the line that sets the field.
 func TestParseReportsGateProblemsWithTheirLine(t *testing.T) {
-	_, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	_, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -964,7 +784,7 @@ spec:
       gates:
         apis:
           kubernetesVersion: "one.two"
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	lines := problemLines(t, err)
 	const prefix = "stagegate.yaml:12: spec.environments[0].gates.apis.kubernetesVersion: "
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], prefix) {
@@ -1012,7 +832,7 @@ func TestLoad(t *testing.T) {
 
 func TestParseShowsAtMostMaxProblems(t *testing.T) {
 	var b strings.Builder
-	b.WriteString("apiVersion: stagegate.dev/v1alpha1\nkind: Pipeline\nmetadata: {name: shop}\nspec:\n  repo: {url: /srv/shop.git}\n  environments:\n")
+	b.WriteString(strings.TrimPrefix(pipelineYAML("shop", "\n  repo: {url: /srv/shop.git}\n  environments:\n"), "\n"))
 	for i := range 150 {
 		fmt.Fprintf(&b, "    - {name: e%d, branch: env/e%d, path: /e%d}\n", i, i, i)
 	}
@@ -1028,11 +848,7 @@ func TestParseShowsAtMostMaxProblems(t *testing.T) {
 // A key written with no value is present: the gate, cluster, drift or promote block it names is
 // on, with its defaults, exactly as if the user had written {}.
 func TestParseNullBlockIsPresent(t *testing.T) {
-	ps, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	ps, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -1048,7 +864,7 @@ spec:
       branch: env/prod
       path: overlays/prod
       promote:
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1068,11 +884,7 @@ spec:
 // Present-but-null blocks are validated like written ones: a null drift is a drift block
 // without its required schedule, and a null promote on the first environment is refused.
 func TestParseReportsProblemsInNullBlocks(t *testing.T) {
-	_, err := Parse(yamlDoc(`
-apiVersion: stagegate.dev/v1alpha1
-kind: Pipeline
-metadata: {name: shop}
-spec:
+	_, err := Parse(yamlDoc(pipelineYAML("shop", `
   repo: {url: "file:///tmp/shop.git"}
   environments:
     - name: dev
@@ -1087,7 +899,7 @@ spec:
       drift:
       gates:
         policy:
-`), "stagegate.yaml")
+`)), "stagegate.yaml")
 	want := []string{
 		`stagegate.yaml:10: spec.environments[0].promote: not allowed on the first environment, which receives changes by ordinary pull requests; remove it`,
 		`stagegate.yaml:12: spec.environments[0].drift.schedule: required; a cron schedule like "*/10 * * * *" or "@every 10m"`,
