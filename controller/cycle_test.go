@@ -424,13 +424,7 @@ func TestTwoAgentsRacingOpenOneRequestAndMergeOnce(t *testing.T) {
 	if n := w.gh.PRs(); n < 1 || w.gh.PR(1).Base != "env/staging" || !w.gh.PR(1).Merged {
 		t.Fatalf("%d requests; want staging's first one merged", n)
 	}
-	staging := 0
-	for i := 1; i <= w.gh.PRs(); i++ {
-		if w.gh.PR(i).Base == "env/staging" {
-			staging++
-		}
-	}
-	if staging != 1 {
+	if staging := w.requestsInto("env/staging"); staging != 1 {
 		t.Errorf("%d requests into staging, want exactly 1", staging)
 	}
 	if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "1" {
@@ -445,4 +439,49 @@ func TestTwoAgentsRacingOpenOneRequestAndMergeOnce(t *testing.T) {
 			t.Errorf("a cycle after the race: %v", err)
 		}
 	}
+}
+
+func TestAnAgentKilledMidCycleLeavesNoDuplicates(t *testing.T) {
+	w := newWorld(t)
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	// The agent dies after pushing the promotion branch, as it opens the request.
+	ctx, kill := context.WithCancel(context.Background())
+	w.ctrl.Forge = &killer{Forge: w.ctrl.Forge, kill: kill}
+	if err := w.ctrl.Cycle(ctx); err == nil {
+		t.Fatal("the killed cycle reported no error")
+	}
+	if w.gh.PRs() != 0 {
+		t.Fatalf("%d requests after the kill, want 0 (it died before opening one)", w.gh.PRs())
+	}
+	if w.git("rev-parse", "--verify", "-q", "stagegate/promote/staging") == "" {
+		t.Fatal("the promotion branch was not pushed before the kill")
+	}
+	// Restarted, it picks up where it was: same promotion commit, one request, one merge.
+	w.ctrl = w.controller()
+	w.cycle()
+	w.cycle()
+	if n := w.requestsInto("env/staging"); n != 1 || !w.gh.PR(1).Merged {
+		t.Fatalf("after the restart: %d requests into staging; want one, merged", n)
+	}
+}
+
+func (w *world) requestsInto(base string) int {
+	n := 0
+	for i := 1; i <= w.gh.PRs(); i++ {
+		if w.gh.PR(i).Base == base {
+			n++
+		}
+	}
+	return n
+}
+
+// killer cancels the agent's context when it is about to open a request.
+type killer struct {
+	controller.Forge
+	kill context.CancelFunc
+}
+
+func (k *killer) OpenRequest(ctx context.Context, r gitsource.NewRequest) (gitsource.Request, error) {
+	k.kill()
+	return k.Forge.OpenRequest(ctx, r)
 }
