@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type credentials struct {
 	repo           config.Repo
 	knownHostsFile string // resolved default
 	getenv         func(string) string
+	token          func(context.Context) (string, error) // Options.Token
 }
 
 // LogValue describes the credentials' sources, never their values.
@@ -65,6 +67,8 @@ func (c credentials) check() string {
 		return fmt.Sprintf("check the token in the environment variable %s (repo.tokenEnv) and repo.username", c.repo.TokenEnv)
 	case c.repo.TokenFile != "":
 		return fmt.Sprintf("check the token in %s (repo.tokenFile) and repo.username", c.repo.TokenFile)
+	case c.token != nil && c.url.Transport.TakesToken():
+		return "check that the forge's app (spec.forge.app) is installed on the repository with contents read and write"
 	case c.url.Transport.TakesToken():
 		return "the remote wants credentials: set repo.tokenEnv or repo.tokenFile"
 	}
@@ -96,17 +100,17 @@ func (c credentials) validate() error {
 }
 
 // auth reads the credentials now and returns the transport's auth method (nil: anonymous).
-func (c credentials) auth(u string) (transport.AuthMethod, error) {
+func (c credentials) auth(ctx context.Context, u string) (transport.AuthMethod, error) {
 	switch {
 	case c.url.Transport.TakesToken():
-		return c.httpAuth(u)
+		return c.httpAuth(ctx, u)
 	case c.url.Transport == config.TransportSSH:
 		return c.sshAuth(u)
 	}
 	return nil, nil
 }
 
-func (c credentials) httpAuth(u string) (transport.AuthMethod, error) {
+func (c credentials) httpAuth(ctx context.Context, u string) (transport.AuthMethod, error) {
 	var token string
 	switch {
 	case c.repo.TokenEnv != "":
@@ -126,6 +130,12 @@ func (c credentials) httpAuth(u string) (transport.AuthMethod, error) {
 			return nil, &AuthError{URL: Redact(u), Check: fmt.Sprintf("put the token in %s (repo.tokenFile)", c.repo.TokenFile),
 				Err: errors.New("token file is empty")}
 		}
+	case c.token != nil && !c.url.Cleartext():
+		t, err := c.token(ctx)
+		if err != nil {
+			return nil, &AuthError{URL: Redact(u), Check: "check the forge's app credentials (spec.forge.app), or set repo.tokenEnv", Err: err}
+		}
+		token = t
 	case c.repo.Username == "":
 		return nil, nil
 	}

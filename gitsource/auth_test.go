@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -240,5 +241,45 @@ func TestSecretsDoNotLog(t *testing.T) {
 	log.Info("mirror", "mirror", m, "text", fmt.Sprintf("%v %+v %#v", m, m, m))
 	if strings.Contains(logs.String(), token) {
 		t.Errorf("logs leak the token:\n%s", logs)
+	}
+}
+
+// TestHTTPTokenSource syncs and pushes with a token from Options.Token (the GitHub App's
+// installation token), fetched for each operation, when the repository config names none.
+func TestHTTPTokenSource(t *testing.T) {
+	repo := gitsourcetest.NewRepo(t, envs)
+	base, _ := gitsourcetest.NewHTTPServer(t, filepath.Dir(repo), "x-access-token", token)
+	cfg := config.Repo{URL: base + "/repo.git"}
+	tests := []struct {
+		name    string
+		source  func(context.Context) (string, error)
+		wantErr string
+	}{
+		{"the installation token is used", func(context.Context) (string, error) { return token, nil }, ""},
+		{"a wrong token is an AuthError naming the app", func(context.Context) (string, error) { return "wrong", nil }, "spec.forge.app"},
+		{"a failing source is an AuthError naming the app", func(context.Context) (string, error) { return "", errors.New("installation gone") }, "spec.forge.app"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			m, err := gitsource.Open(context.Background(), cfg, gitsource.Options{CacheDir: t.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Token: func(ctx context.Context) (string, error) { calls++; return tt.source(ctx) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = m.Sync(context.Background(), []string{"env/dev"})
+			var auth *gitsource.AuthError
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Sync: %v", err)
+			case tt.wantErr != "" && (!errors.As(err, &auth) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Sync error = %v; want an AuthError mentioning %q", err, tt.wantErr)
+			case strings.Contains(fmt.Sprint(err), token):
+				t.Fatalf("the error shows the token: %v", err)
+			}
+			if calls == 0 {
+				t.Error("the token source was never asked")
+			}
+		})
 	}
 }

@@ -38,6 +38,10 @@ type Options struct {
 	Getenv func(string) string
 	// Log receives debug and info records keyed by repo, branch and sha. Default slog.Default().
 	Log *slog.Logger
+	// Token supplies an HTTP token when the repository's config names none (repo.tokenEnv,
+	// tokenFile): the GitHub forge's App installation token, fetched (and renewed) per operation.
+	// It is never sent over cleartext http:// to a host other than loopback.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Mirror is a bare mirror of one remote repository in the cache, holding the branches that were
@@ -81,7 +85,7 @@ func Open(ctx context.Context, repo config.Repo, opts Options) (*Mirror, error) 
 		}
 		return nil, fmt.Errorf("repo.url %s: %w", Redact(repo.URL), err)
 	}
-	creds := credentials{url: u, repo: repo, getenv: opts.Getenv, knownHostsFile: repo.SSHKnownHostsFile}
+	creds := credentials{url: u, repo: repo, getenv: opts.Getenv, token: opts.Token, knownHostsFile: repo.SSHKnownHostsFile}
 	if u.Transport == config.TransportSSH && creds.knownHostsFile == "" {
 		creds.knownHostsFile = defaultKnownHosts(opts.Getenv)
 	}

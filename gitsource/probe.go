@@ -28,7 +28,7 @@ func (h Heads) Names() []string {
 // advertisement, no objects transferred, and the mirror is not touched. This is the cheap
 // per-cycle poll.
 func (m *Mirror) Probe(ctx context.Context) (Heads, error) {
-	auth, err := m.creds.auth(m.rawURL)
+	auth, err := m.creds.auth(ctx, m.rawURL)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func (m *Mirror) Push(ctx context.Context, branch, sha, expect string) error {
 
 // push runs one push with a lease; the caller holds the write lock.
 func (m *Mirror) push(ctx context.Context, ref plumbing.ReferenceName, sha, expect plumbing.Hash) error {
-	auth, err := m.creds.auth(m.rawURL)
+	auth, err := m.creds.auth(ctx, m.rawURL)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func (m *Mirror) sync(ctx context.Context, branches []string, optional bool) (He
 
 // fetch runs one fetch of specs; the caller holds mu and the exclusive file lock.
 func (m *Mirror) fetch(ctx context.Context, specs []gitconfig.RefSpec) error {
-	auth, err := m.creds.auth(m.rawURL)
+	auth, err := m.creds.auth(ctx, m.rawURL)
 	if err != nil {
 		return err
 	}

@@ -134,11 +134,18 @@ func (c *cli) controllerFor(ctx context.Context, p config.Pipeline, f runFlags, 
 	if err != nil {
 		return nil, err
 	}
-	m, err := gitsource.Open(ctx, p.Spec.Repo, gitsource.Options{CacheDir: c.cacheDir, Log: c.log})
+	forge, commitURL, err := newForge(ctx, p, c)
 	if err != nil {
 		return nil, err
 	}
-	forge, commitURL, err := newForge(ctx, p, c)
+	opts := gitsource.Options{CacheDir: c.cacheDir, Log: c.log}
+	if app, ok := forge.(interface {
+		UsesApp() bool
+		GitToken(context.Context) (string, error)
+	}); ok && app.UsesApp() && p.Spec.Repo.TokenEnv == "" && p.Spec.Repo.TokenFile == "" {
+		opts.Token = app.GitToken // Git over HTTPS as the same App installation
+	}
+	m, err := gitsource.Open(ctx, p.Spec.Repo, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -176,8 +176,14 @@ func TestGitHubAppAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if !f.UsesApp() {
+		t.Error("UsesApp is false for App auth")
+	}
+	if tok, err := f.GitToken(t.Context()); err != nil || tok != "ghs_installation" {
+		t.Errorf("GitToken = %q, %v; want the installation token for Git", tok, err)
+	}
 	if exchanges != 1 {
-		t.Errorf("%d token exchanges for 3 calls, want 1: the installation token is reused until it expires", exchanges)
+		t.Errorf("%d token exchanges for 3 calls and a Git token, want 1: the installation token is reused until it expires", exchanges)
 	}
 }
 

@@ -2,7 +2,9 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"github.com/bradleyfalzon/ghinstallation/v2"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -47,6 +49,7 @@ type Forge struct {
 	tr          *transport
 	auth        string // where the credential comes from, for errors
 	log         *slog.Logger
+	app         *ghinstallation.Transport // set with App auth: the installation token's source
 }
 
 // New returns the forge for one repository. It does no I/O: the credentials are read, and an
@@ -92,8 +95,24 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 	client.BaseURL = baseURL
 	client.UploadURL = baseURL
 	client.UserAgent = "stagegate"
-	return &Forge{client: client, owner: owner, repo: name, tr: t, auth: opts.Auth.source(), log: log}, nil
+	f := &Forge{client: client, owner: owner, repo: name, tr: t, auth: opts.Auth.source(), log: log}
+	f.app, _ = authed.(*ghinstallation.Transport)
+	return f, nil
 }
+
+// GitToken returns the App installation's current token, for Git over HTTPS
+// (gitsource.Options.Token): the same identity reads the repository and opens its requests, and
+// no second, long-lived token is needed. With token auth there is none: Git uses the
+// repository's own token (spec.repo.tokenEnv or tokenFile).
+func (f *Forge) GitToken(ctx context.Context) (string, error) {
+	if f.app == nil {
+		return "", errors.New("github: the forge authenticates with a token, not an app: give Git spec.repo.tokenEnv or tokenFile")
+	}
+	return f.app.Token(ctx)
+}
+
+// UsesApp says whether the forge authenticates as a GitHub App, whose token GitToken gives.
+func (f *Forge) UsesApp() bool { return f.app != nil }
 
 func or[T comparable](v, def T) T {
 	var zero T
