@@ -1,0 +1,156 @@
+package drift
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/stagegate-dev/stagegate/render"
+)
+
+// Cluster is what Detect reads from an environment's cluster. deploy.Cluster provides it; its
+// methods never change the cluster.
+type Cluster interface {
+	// DryRunApply server-side-applies obj as a dry run (field manager stagegate, forcing
+	// conflicts) and returns the object the API server would store.
+	DryRunApply(ctx context.Context, obj *unstructured.Unstructured) (*unstructured.Unstructured, error)
+	// Get returns the live object, or nil and no error when it does not exist.
+	Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, error)
+	// Inventory lists the objects stagegate last applied for the pipeline's environment.
+	Inventory(ctx context.Context, pipeline, env string) ([]Ref, error)
+}
+
+// Ref names an object in the cluster.
+type Ref struct {
+	GVK       schema.GroupVersionKind
+	Namespace string
+	Name      string
+}
+
+// Options configures Detect.
+type Options struct {
+	// Pipeline and Env name the environment whose inventory lists the objects stagegate
+	// applied. Either empty: no inventory is read and no object is reported Extra.
+	Pipeline, Env string
+	// Ignore keeps differences out of drift; see Ignore.
+	Ignore []Ignore
+	// Workers bounds the objects compared at once. Default 8.
+	Workers int
+}
+
+// DefaultWorkers is Options.Workers when unset.
+const DefaultWorkers = 8
+
+// Detect compares every rendered object with the cluster: a server-side dry-run apply of it,
+// compared with the live object (see Compare), and adds the inventory's objects that are no
+// longer rendered and still exist as Extra. An object whose dry-run or read fails is reported
+// Failed with the reason and the scan goes on; the error is for what stops the whole scan (the
+// inventory cannot be read, ctx is done).
+func Detect(ctx context.Context, cluster Cluster, objs render.Objects, opts Options) (Report, error) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	reports := make([]ObjectReport, len(objs))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, o := range objs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			reports[i] = detectOne(ctx, cluster, o, opts.Ignore)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Report{}, fmt.Errorf("drift scan stopped: %w", err)
+	}
+	rep := Report{Objects: reports}
+	if opts.Pipeline == "" || opts.Env == "" {
+		return rep, nil
+	}
+	extra, err := extras(ctx, cluster, objs, opts)
+	if err != nil {
+		return Report{}, err
+	}
+	rep.Objects = append(rep.Objects, extra...)
+	return rep, nil
+}
+
+func detectOne(ctx context.Context, cluster Cluster, o render.Object, ignore []Ignore) ObjectReport {
+	failed := func(err error) ObjectReport {
+		return ObjectReport{
+			APIVersion: o.APIVersion(), Kind: o.Kind(), Namespace: o.Namespace(), Name: o.Name(),
+			Status: Failed, Reason: err.Error(),
+		}
+	}
+	u, err := unstructuredOf(o)
+	if err != nil {
+		return failed(err)
+	}
+	desired, err := cluster.DryRunApply(ctx, u)
+	if err != nil {
+		return failed(fmt.Errorf("dry-run apply: %w", err))
+	}
+	// The dry-run result carries the namespace the server defaulted, which the rendered object
+	// may leave out.
+	live, err := cluster.Get(ctx, desired.GroupVersionKind(), desired.GetNamespace(), desired.GetName())
+	if err != nil {
+		return failed(fmt.Errorf("read live object: %w", err))
+	}
+	return Compare(desired, live, ignore)
+}
+
+func unstructuredOf(o render.Object) (*unstructured.Unstructured, error) {
+	// A JSON round trip gives the value types the client's decoder gives (int64, float64), which
+	// DeepCopy and the API machinery expect.
+	b, err := json.Marshal(o.Content)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", o.ID(), err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(b); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", o.ID(), err)
+	}
+	return u, nil
+}
+
+func extras(ctx context.Context, cluster Cluster, objs render.Objects, opts Options) ([]ObjectReport, error) {
+	inv, err := cluster.Inventory(ctx, opts.Pipeline, opts.Env)
+	if err != nil {
+		return nil, fmt.Errorf("read inventory of %s/%s: %w", opts.Pipeline, opts.Env, err)
+	}
+	rendered := objs.Index()
+	var out []ObjectReport
+	for _, ref := range inv {
+		id := render.ID{Group: ref.GVK.Group, Kind: ref.GVK.Kind, Namespace: ref.Namespace, Name: ref.Name}
+		if _, ok := rendered[id]; ok {
+			continue
+		}
+		live, err := cluster.Get(ctx, ref.GVK, ref.Namespace, ref.Name)
+		if err != nil {
+			out = append(out, ObjectReport{
+				APIVersion: ref.GVK.GroupVersion().String(), Kind: ref.GVK.Kind,
+				Namespace: ref.Namespace, Name: ref.Name,
+				Status: Failed, Reason: fmt.Sprintf("read live object: %v", err),
+			})
+			continue
+		}
+		if live == nil {
+			continue // pruned already: nothing left to drift
+		}
+		out = append(out, Compare(nil, live, opts.Ignore))
+	}
+	sort.Slice(out, func(i, j int) bool { return lessID(out[i].ID(), out[j].ID()) })
+	return out, nil
+}
+
+func lessID(a, b render.ID) bool {
+	return a.String() < b.String()
+}
