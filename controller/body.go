@@ -52,6 +52,20 @@ type Marker struct {
 	Env      string `json:"env"`
 	Source   string `json:"source"`
 	Digest   string `json:"digest"`
+	// ClosedBy is "stagegate" when the agent closed the request (nothing left to promote); a
+	// request closed by a person has none, and is not reopened for the same source.
+	ClosedBy string `json:"closedBy,omitempty"`
+}
+
+// closedByStagegate returns body with its marker saying stagegate closed the request.
+func closedByStagegate(body string) (string, bool) {
+	m, ok := ReadMarker(body)
+	if !ok {
+		return body, false
+	}
+	m.ClosedBy = "stagegate"
+	b, _ := json.Marshal(m)
+	return markerRE.ReplaceAllLiteralString(body, "<!-- stagegate:promotion "+string(b)+" -->"), true
 }
 
 // ReadMarker returns the marker of a request body; ok is false when there is none.
@@ -86,7 +100,8 @@ func Body(p Proposal, limit int) string {
 	// What is left goes to findings first (they explain a failing gate), then to diffs.
 	var findings strings.Builder
 	_ = p.Gates.WriteMarkdownFindings(&findings)
-	room := limit - len(head.String()) - len(tail.String()) - reserve
+	end := trailerBlock(p.Trailers)
+	room := limit - len(head.String()) - len(tail.String()) - len(end) - reserve
 	var optional strings.Builder
 	if findings.Len() > 0 {
 		if findings.Len() <= room {
@@ -119,7 +134,6 @@ func Body(p Proposal, limit int) string {
 		}
 	}
 
-	end := trailerBlock(p.Trailers)
 	body := head.String() + optional.String() + tail.String() + end
 	if len(body) > limit {
 		// Even the parts kept whole do not fit (thousands of changed objects): cut at a line

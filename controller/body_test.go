@@ -84,7 +84,16 @@ func TestBodySmallPromotionShowsEverything(t *testing.T) {
 
 func TestBodyLargeDiffStaysWithinGitHubsLimit(t *testing.T) {
 	p := proposal(300, 40) // about 300 × 1.3 KB of diffs: far over 64 KiB
+	for i := range 30 {
+		p.Trailers = append(p.Trailers, gitsource.Trailer{Key: "Stagegate-Gate", Value: fmt.Sprintf("gate-%02d-with-a-long-name=pass", i)})
+	}
 	body := controller.Body(p, 0)
+	if !strings.HasSuffix(body, "Stagegate-Gate: gate-29-with-a-long-name=pass\n") {
+		t.Error("the trailers are not the body's last paragraph")
+	}
+	if strings.Contains(body, "This description was cut") {
+		t.Error("a body whose whole parts fit was cut: the trailers were not budgeted")
+	}
 	if n := utf8.RuneCountInString(body); n > controller.MaxBodyLength {
 		t.Fatalf("body has %d characters, over GitHub's %d", n, controller.MaxBodyLength)
 	}

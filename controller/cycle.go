@@ -166,6 +166,12 @@ func (c *Controller) settle(ctx context.Context, p *promotion) error {
 			return nil
 		}
 		log.Info("closing request: nothing to promote", "pr", p.request.Number, "reason", p.plan.Reason)
+		// Mark the close as stagegate's own first, so it never reads as a person's refusal.
+		if body, ok := closedByStagegate(p.request.Body); ok {
+			if err := c.Forge.EditRequest(ctx, p.request.Number, p.request.Title, body); err != nil {
+				return err
+			}
+		}
 		return c.Forge.CloseRequest(ctx, p.request.Number, fmt.Sprintf("Nothing left to promote to %s: %s.", p.to.Name, p.plan.Reason))
 	}
 	if p.request != nil {
@@ -176,7 +182,7 @@ func (c *Controller) settle(ctx context.Context, p *promotion) error {
 		return err
 	}
 	if len(closed) > 0 && !closed[0].Merged {
-		if m, ok := ReadMarker(closed[0].Body); ok && m.Source == p.plan.Source.SHA {
+		if m, ok := ReadMarker(closed[0].Body); ok && m.Source == p.plan.Source.SHA && m.ClosedBy == "" {
 			log.Info("not reopening: a person closed the request for this source commit; a new source commit opens a new one", "pr", closed[0].Number)
 			p.done = true
 		}
@@ -207,13 +213,21 @@ func (c *Controller) unchanged(ctx context.Context, p *promotion) error {
 }
 
 // remember records a settled environment: every gate that reads changing forge facts passed
-// (approvals, checks, soak, window); the rest depend only on what the key holds.
+// (approvals, soak, window) and none reads statuses that may change on the same commit (checks:
+// a re-run CI job). It is settled until the earliest time a result says it may change (a window
+// that closes); the rest depend only on what the key holds.
 func (c *Controller) remember(_ context.Context, p *promotion) error {
 	settled := true
+	var until time.Time
 	for _, r := range p.report.Results {
 		switch r.Gate {
-		case "approvals", "checks", "soak", "window":
+		case "checks":
+			settled = false
+		case "approvals", "soak", "window":
 			settled = settled && r.Outcome == gates.Pass
+		}
+		if !r.RetryAfter.IsZero() && (until.IsZero() || r.RetryAfter.Before(until)) {
+			until = r.RetryAfter
 		}
 	}
 	c.mu.Lock()
@@ -222,7 +236,7 @@ func (c *Controller) remember(_ context.Context, p *promotion) error {
 		c.settled = map[string]settledKey{}
 	}
 	if settled {
-		c.settled[p.to.Name] = c.key(p, p.report.RetryAt)
+		c.settled[p.to.Name] = c.key(p, until)
 	} else {
 		delete(c.settled, p.to.Name)
 	}
@@ -284,7 +298,9 @@ func (c *Controller) gather(ctx context.Context, p *promotion) error {
 		PromotionSHA: p.sha, Request: p.request,
 		SourceHasCluster: p.from.Cluster != nil,
 	}
-	for _, cm := range p.plan.Commits {
+	// The authors of the change: the source's commits and, when those are promotions, the
+	// commits of earlier environments they carry.
+	for _, cm := range append(slices.Clone(p.plan.Commits), p.plan.Carried...) {
 		f.Authors = appendAuthor(f.Authors, cm.Author, cm.AuthorEmail)
 	}
 	if p.request != nil {

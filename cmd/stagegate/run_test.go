@@ -85,6 +85,10 @@ func TestRunTakesSignedWebhooksAndStopsOnSignal(t *testing.T) {
 		r, err := http.Get("http://" + addr + "/healthz")
 		return err == nil && r.StatusCode == 200
 	})
+	// The start-up cycle lists staging's requests last (there is nothing to promote): once the
+	// emulator has seen that, the cycle is over, and the push below is news to the agent.
+	waitFor(t, func() bool { return len(gh.Requests()) > 0 })
+	time.Sleep(100 * time.Millisecond)
 
 	// The start-up cycle found nothing to promote; a push arrives with a webhook.
 	sha := gitsourcetest.Commit(t, gh.Repo(), "env/dev", map[string]string{"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: shop}\ndata: {color: red}\n"}, "red")
