@@ -14,6 +14,9 @@ import (
 // Agent defaults.
 const (
 	DefaultConcurrency = 4
+	// DefaultCycleTimeout bounds one cycle, so a stalled fetch or push cannot hold a pipeline
+	// (and a concurrency slot) until a restart.
+	DefaultCycleTimeout = 10 * time.Minute
 	// DefaultGrace is how long a cycle under way may go on after shutdown begins, so a step
 	// finishes (a push, a merge) instead of being cut in the middle.
 	DefaultGrace = 30 * time.Second
@@ -31,6 +34,7 @@ type Agent struct {
 	Cycle       CycleFunc
 	Concurrency int           // default DefaultConcurrency
 	Grace       time.Duration // default DefaultGrace
+	Timeout     time.Duration // one cycle's deadline; default DefaultCycleTimeout
 	Log         *slog.Logger
 
 	once     sync.Once
@@ -45,6 +49,9 @@ func (a *Agent) init() {
 		}
 		if a.Grace <= 0 {
 			a.Grace = DefaultGrace
+		}
+		if a.Timeout <= 0 {
+			a.Timeout = DefaultCycleTimeout
 		}
 		if a.Log == nil {
 			a.Log = slog.Default()
@@ -151,7 +158,7 @@ func (a *Agent) cycle(ctx context.Context, p config.Pipeline, reason string) err
 	}
 	defer func() { <-a.slots }()
 
-	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.Timeout)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(a.Grace, cancel)

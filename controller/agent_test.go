@@ -180,3 +180,15 @@ func TestAgentOnceJoinsErrors(t *testing.T) {
 		t.Errorf("Once = %v; want both pipelines' errors", err)
 	}
 }
+
+func TestAgentCycleHasADeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &controller.Agent{Pipelines: pipelines("stalled"), Timeout: 2 * time.Minute, Log: quiet,
+			Cycle: func(ctx context.Context, p config.Pipeline) error { <-ctx.Done(); return ctx.Err() }}
+		start := time.Now()
+		err := a.Once(t.Context())
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 2*time.Minute {
+			t.Errorf("a stalled cycle ended after %v with %v; want the 2m deadline", time.Since(start), err)
+		}
+	})
+}

@@ -48,6 +48,16 @@ type Controller struct {
 	// correctness, because everything it stands for is read again from Git and the forge.
 	mu      sync.Mutex
 	settled map[string]settledKey
+	reports map[string]gates.Report // the last gate report per target environment
+}
+
+// LastReport returns the gate report of the environment's last evaluated promotion: what the
+// statuses' links show.
+func (c *Controller) LastReport(env string) (gates.Report, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.reports[env]
+	return r, ok
 }
 
 // settledKey is what a settled environment's cycle saw; while all of it stays the same there is
@@ -365,6 +375,12 @@ func (c *Controller) gate(_ context.Context, p *promotion) error {
 	}
 	p.report = gates.NewReport(p.input, set, set.Evaluate(p.input))
 	p.report.Revision = p.sha
+	c.mu.Lock()
+	if c.reports == nil {
+		c.reports = map[string]gates.Report{}
+	}
+	c.reports[p.to.Name] = p.report
+	c.mu.Unlock()
 	return nil
 }
 

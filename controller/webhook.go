@@ -119,11 +119,13 @@ func ParseEvent(kind string, body []byte) (Event, error) {
 		} `json:"pull_request"`
 	}
 	switch kind {
-	case "push", "pull_request", "ping":
+	case "push", "pull_request", "ping",
+		// Reviews, commit statuses and check runs change what the approvals and checks gates see.
+		"pull_request_review", "status", "check_run":
 	case "":
 		return Event{}, errors.New("missing X-GitHub-Event header")
 	default:
-		return Event{Kind: kind}, fmt.Errorf("event %q is not one stagegate uses; subscribe the webhook to push and pull_request only", kind)
+		return Event{Kind: kind}, fmt.Errorf("event %q is not one stagegate uses; subscribe the webhook to push, pull_request, pull_request_review, status and check_run only", kind)
 	}
 	if err := json.Unmarshal(body, &payload); err != nil {
 		return Event{}, fmt.Errorf("%s payload: %w", kind, err)
@@ -132,7 +134,7 @@ func ParseEvent(kind string, body []byte) (Event, error) {
 	switch kind {
 	case "push":
 		ev.Ref = strings.TrimPrefix(payload.Ref, "refs/heads/")
-	case "pull_request":
+	case "pull_request", "pull_request_review":
 		ev.Ref = payload.PullRequest.Base.Ref
 	}
 	if kind != "ping" && ev.Repo == "" {

@@ -53,6 +53,7 @@ func TestWebhook(t *testing.T) {
 		{"with no hookSecret configured every delivery is refused", "POST", "push", push, sign("", push), "", 401, nil},
 		{"a tampered body is refused", "POST", "push", append(bytes.Clone(push), ' '), sign(hookSecret, push), hookSecret, 401, nil},
 		{"ping is accepted and starts nothing", "POST", "ping", []byte(`{"zen":"x","hook_id":1}`), sign(hookSecret, []byte(`{"zen":"x","hook_id":1}`)), hookSecret, 204, nil},
+		{"a review starts a cycle", "POST", "pull_request_review", pull, sign(hookSecret, pull), hookSecret, 202, []string{"shop: pull_request_review env/staging"}},
 		{"an event stagegate does not use is a 400", "POST", "issues", []byte(`{}`), sign(hookSecret, []byte(`{}`)), hookSecret, 400, nil},
 		{"a repository no pipeline uses starts nothing", "POST", "push", []byte(`{"ref":"refs/heads/main","repository":{"full_name":"acme/other"}}`), sign(hookSecret, []byte(`{"ref":"refs/heads/main","repository":{"full_name":"acme/other"}}`)), hookSecret, 204, nil},
 		{"GET is not allowed", "GET", "push", nil, "", hookSecret, 405, nil},

@@ -104,11 +104,26 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST /hooks/github", &controller.Webhook{Secret: secret, Repos: repos, Trigger: agent.Trigger, Log: c.log})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	// What the commit statuses link to: the last gate report of a promotion into an environment.
+	mux.HandleFunc("GET /pipelines/{pipeline}/{env}", func(w http.ResponseWriter, r *http.Request) {
+		ctrl, ok := ctrls[r.PathValue("pipeline")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		report, ok := ctrl.LastReport(r.PathValue("env"))
+		if !ok {
+			http.Error(w, "no promotion into this environment has been gated since the agent started", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_ = report.Write(w, gates.FormatText, false)
+	})
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	c.log.Info("agent running", "listen", ln.Addr().String(), "pipelines", len(ps))

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -104,6 +105,17 @@ func TestRunTakesSignedWebhooksAndStopsOnSignal(t *testing.T) {
 		t.Fatalf("a signed delivery got %d, want 202", code)
 	}
 	waitFor(t, func() bool { return gh.PRs() == 1 && gh.PR(1).Merged })
+
+	// The statuses' links lead to the gate report.
+	resp, err := http.Get("http://" + addr + "/pipelines/shop/staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "schema") {
+		t.Errorf("GET /pipelines/shop/staging: %d\n%s", resp.StatusCode, page)
+	}
 
 	cancel() // SIGTERM
 	select {
