@@ -337,12 +337,23 @@ func (c *Controller) gather(ctx context.Context, p *promotion) error {
 	}
 	f.SourceChecks = checks
 	for _, s := range checks {
-		if s.Context == "stagegate/deploy" && s.State == gitsource.StatusSuccess {
+		switch {
+		case s.Context == StatusDeploy && s.State == gitsource.StatusSuccess:
 			f.SourceDeployed = s.Updated
+		case s.Context == StatusArrived:
+			f.SourceArrived = s.Updated
 		}
 	}
-	if src, err := c.Mirror.Commit(p.plan.Source.SHA); err == nil {
-		f.SourceArrived = src.CommitTime
+	if f.SourceArrived.IsZero() {
+		// The first time the agent sees this commit as the source's head, it records so on the
+		// commit: a commit written days ago and pushed now has soaked for no time at all, and
+		// the record outlives restarts.
+		now := c.now()
+		if err := c.Forge.SetStatus(ctx, p.plan.Source.SHA, gitsource.Status{Context: StatusArrived, State: gitsource.StatusSuccess,
+			Description: oneLine(fmt.Sprintf("stagegate saw this commit on %s at %s", p.from.Branch, now.UTC().Format(time.RFC3339)))}); err != nil {
+			return err
+		}
+		f.SourceArrived = now
 	}
 	lin, err := c.Mirror.Lineage(ctx, p.plan.Source.SHA, p.plan.Target.SHA)
 	if err != nil {
@@ -408,6 +419,11 @@ func (c *Controller) propose(ctx context.Context, p *promotion) error {
 		// Now that it has a number, the trailers at the end of the body can name it.
 		title, body = c.titleBody(p)
 	}
+	if missing := labelsMissing(p.request.Labels); len(missing) > 0 {
+		if err := c.Forge.AddLabels(ctx, p.request.Number, missing...); err != nil {
+			return err
+		}
+	}
 	if p.request.Title != title || p.request.Body != body {
 		if err := c.Forge.EditRequest(ctx, p.request.Number, title, body); err != nil {
 			return err
@@ -415,6 +431,16 @@ func (c *Controller) propose(ctx context.Context, p *promotion) error {
 		log.Info("promotion request updated", "pr", p.request.Number)
 	}
 	return nil
+}
+
+func labelsMissing(have []string) []string {
+	var out []string
+	for _, l := range requestLabels {
+		if !slices.Contains(have, l) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // titleBody is the request's title and body for the promotion as gated.
@@ -425,6 +451,13 @@ func (c *Controller) titleBody(p *promotion) (string, string) {
 		PlanCommand: c.planCommand(), Trailers: c.mergeTrailers(p),
 	}, 0)
 }
+
+// Status contexts stagegate posts on source commits: when it first saw the commit on its
+// branch (soak counts from it without a cluster), and when it was applied (deploy).
+const (
+	StatusArrived = "stagegate/arrived"
+	StatusDeploy  = "stagegate/deploy"
+)
 
 // Status contexts stagegate posts on promotion commits.
 const (
@@ -479,6 +512,17 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 		return err
 	}
 	log := c.log().With("env", p.to.Name, "sha", p.sha, "pr", p.request.Number)
+	// The sha guard covers the request's head; this covers its base: if the target moved since
+	// it was gated, GitHub would merge into a tree nobody gated. (Branch protection's
+	// "up to date" rule closes the moment between this check and the merge.)
+	remote, err := c.Mirror.Probe(ctx)
+	if err != nil {
+		return err
+	}
+	if remote[p.to.Branch] != p.plan.Target.SHA {
+		log.Info("not merged: the target branch moved since it was gated; the next cycle re-plans", "target", remote[p.to.Branch])
+		return nil
+	}
 	_, body, _ := strings.Cut(msg, "\n\n") // GitHub takes the title and the rest apart
 	merged, err := c.Forge.Merge(ctx, p.request.Number, gitsource.MergeOptions{
 		SHA: p.sha, Method: gitsource.MergeMethod(method), Title: title, Message: body,

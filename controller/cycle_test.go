@@ -532,3 +532,53 @@ func TestAuthorsOfCarriedCommitsCannotApprove(t *testing.T) {
 		t.Errorf("approvals = %q, want pending (1 of 2)", s["stagegate/approvals"])
 	}
 }
+
+func TestATargetThatMovedAfterGatingIsNotMergedInto(t *testing.T) {
+	w := newWorld(t)
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	// A hotfix lands on staging after the gates ran, while the statuses are being posted.
+	w.ctrl.Forge = &baseMover{Forge: w.ctrl.Forge, move: func() {
+		gitsourcetest.Commit(t, w.gh.Repo(), "env/staging", map[string]string{"hotfix.txt": "x"}, "hotfix")
+	}}
+	w.cycle()
+	if w.gh.PR(1).Merged {
+		t.Fatal("merged into a staging that moved after gating: the merged tree was never gated")
+	}
+	if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "0" {
+		t.Errorf("%s merges on staging, want none", merges)
+	}
+}
+
+// baseMover runs move when the overall status is first posted: after gating, before merging.
+type baseMover struct {
+	controller.Forge
+	move  func()
+	moved bool
+}
+
+func (b *baseMover) SetStatus(ctx context.Context, sha string, s gitsource.Status) error {
+	if s.Context == controller.StatusOverall && !b.moved {
+		b.moved = true
+		b.move()
+	}
+	return b.Forge.SetStatus(ctx, sha, s)
+}
+
+func TestSoakCountsFromWhenTheCommitArrivedNotWhenItWasWritten(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Gates.Soak = &config.SoakGate{Duration: config.Duration{Duration: 30 * time.Minute}}
+	w.now = time.Now()
+	w.ctrl = w.controller()
+	// The commit is dated 2025 (gitsourcetest's epoch) but reaches dev now.
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	if w.gh.PR(1).Merged {
+		t.Fatal("merged at once: soak counted from the commit's date, not from its arrival")
+	}
+	w.now = w.now.Add(31 * time.Minute)
+	w.ctrl = w.controller() // a restart: the arrival is read back from the forge
+	w.cycle()
+	if !w.gh.PR(1).Merged {
+		t.Fatalf("not merged after 31 minutes of a 30-minute soak: %v", w.statuses(w.gh.PR(1).HeadSHA))
+	}
+}
