@@ -187,6 +187,29 @@ type Drift struct {
 	Schedule string `json:"schedule"`
 	// Mode is detect (default) or correct.
 	Mode DriftMode `json:"mode,omitempty"`
+	// Ignore lists differences that are not drift. Default none: every difference is drift.
+	Ignore []DriftIgnore `json:"ignore,omitempty"`
+}
+
+// DriftIgnore keeps some differences between the cluster and the branch out of drift. It
+// selects objects by group, kind, namespace and name (globs; empty matches any) and covers the
+// fields under jsonPointers and the fields managers own in the live object. It needs at least
+// one pointer or manager.
+type DriftIgnore struct {
+	// Group is the API group ("apps"; "" is any group, the core group included).
+	Group string `json:"group,omitempty"`
+	// Kind is the object kind ("Deployment"). Default any.
+	Kind string `json:"kind,omitempty"`
+	// Namespace is the object namespace. Default any.
+	Namespace string `json:"namespace,omitempty"`
+	// Name is the object name ("web-*"). Default any.
+	Name string `json:"name,omitempty"`
+	// JSONPointers are fields, with everything under them ("/spec/replicas"). A segment may be
+	// a glob; a list item is named by index ("0") or by key ("name=web"). Default none.
+	JSONPointers []string `json:"jsonPointers,omitempty"`
+	// Managers are field managers (globs) whose fields in metadata.managedFields are ignored,
+	// such as the HPA's kube-controller-manager owning spec.replicas. Default none.
+	Managers []string `json:"managers,omitempty"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("1m", "90s") in YAML.

@@ -395,6 +395,37 @@ func (c *checker) drift(at string, d Drift) {
 	default:
 		c.add(at+".mode", "unknown drift mode %q; use %s or %s", d.Mode, DriftDetect, DriftCorrect)
 	}
+	for i, r := range d.Ignore {
+		c.driftIgnore(fmt.Sprintf("%s.ignore[%d]", at, i), r)
+	}
+}
+
+// driftIgnore checks one drift ignore rule: something to ignore, JSON pointers that start with
+// "/", and globs that parse.
+func (c *checker) driftIgnore(at string, r DriftIgnore) {
+	if len(r.JSONPointers) == 0 && len(r.Managers) == 0 {
+		c.add(at, "ignores nothing; add jsonPointers (like /spec/replicas) or managers (like kube-controller-manager)")
+	}
+	for _, f := range []struct{ field, glob string }{
+		{"group", r.Group}, {"kind", r.Kind}, {"namespace", r.Namespace}, {"name", r.Name},
+	} {
+		if _, err := path.Match(f.glob, ""); err != nil {
+			c.add(at+"."+f.field, "bad glob %q (%v); use * and ? and [a-z] as in shell patterns", f.glob, err)
+		}
+	}
+	for j, p := range r.JSONPointers {
+		switch _, err := path.Match(p, ""); {
+		case !strings.HasPrefix(p, "/"):
+			c.add(fmt.Sprintf("%s.jsonPointers[%d]", at, j), "%q is not a JSON pointer; start it with / as in /spec/replicas", p)
+		case err != nil:
+			c.add(fmt.Sprintf("%s.jsonPointers[%d]", at, j), "bad glob in %q (%v)", p, err)
+		}
+	}
+	for j, m := range r.Managers {
+		if _, err := path.Match(m, ""); m == "" || err != nil {
+			c.add(fmt.Sprintf("%s.managers[%d]", at, j), "%q is not a field manager name or glob; use a name from metadata.managedFields, like kube-controller-manager", m)
+		}
+	}
 }
 
 // ParseSchedule parses a drift schedule the way validation checks it: five cron fields, or a

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stagegate-dev/stagegate/config"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -218,5 +219,19 @@ func TestCompareIgnoredFieldLeavesDiff(t *testing.T) {
 	// Compare must not change its inputs: Detect's callers may hold them.
 	if r, _, _ := unstructured.NestedInt64(desired.Object, "spec", "replicas"); r != 3 {
 		t.Errorf("desired replicas changed to %d", r)
+	}
+}
+
+// A rule as written in stagegate.yaml acts the same as one written in Go.
+func TestIgnoreRulesFromConfig(t *testing.T) {
+	rules := IgnoreRules([]config.DriftIgnore{
+		{Kind: "Deployment", Managers: []string{"kube-controller-manager"}},
+		{Kind: "Deployment", JSONPointers: []string{"/spec/template/spec/containers/*/image"}},
+	})
+	for _, dir := range []string{"replicas-by-hpa", "image"} {
+		got := Compare(fixture(t, dir, "desired"), fixture(t, dir, "live"), rules)
+		if got.Status != InSync || len(got.Ignored) != 1 {
+			t.Errorf("%s: status %s, ignored %v; want in sync with one ignored field", dir, got.Status, got.Ignored)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
+	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/render"
 )
 
@@ -183,4 +184,16 @@ func sameJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
+
+// IgnoreRules turns an environment's configured ignore rules into Ignore values.
+func IgnoreRules(rules []config.DriftIgnore) []Ignore {
+	out := make([]Ignore, 0, len(rules))
+	for _, r := range rules {
+		out = append(out, Ignore{
+			Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
+			Pointers: r.JSONPointers, Managers: r.Managers,
+		})
+	}
+	return out
 }
