@@ -7,9 +7,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/stagegate-dev/stagegate/config"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/stagegate-dev/stagegate/config"
 )
 
 // fixture reads testdata/compare/<dir>/<name>.yaml; nil when the file does not exist.

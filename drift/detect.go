@@ -75,7 +75,7 @@ func Detect(ctx context.Context, cluster Cluster, objs render.Objects, opts Opti
 	if opts.Pipeline == "" || opts.Env == "" {
 		return rep, nil
 	}
-	extra, err := extras(ctx, cluster, objs, opts)
+	extra, err := extras(ctx, cluster, objs, reports, opts)
 	if err != nil {
 		return Report{}, err
 	}
@@ -121,12 +121,17 @@ func unstructuredOf(o render.Object) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-func extras(ctx context.Context, cluster Cluster, objs render.Objects, opts Options) ([]ObjectReport, error) {
+func extras(ctx context.Context, cluster Cluster, objs render.Objects, compared []ObjectReport, opts Options) ([]ObjectReport, error) {
 	inv, err := cluster.Inventory(ctx, opts.Pipeline, opts.Env)
 	if err != nil {
 		return nil, fmt.Errorf("read inventory of %s/%s: %w", opts.Pipeline, opts.Env, err)
 	}
+	// A rendered object may leave its namespace to the server (the kubeconfig's default); the
+	// comparison's ID carries the namespace the dry-run gave it.
 	rendered := objs.Index()
+	for _, r := range compared {
+		rendered[r.ID()] = render.Object{}
+	}
 	var out []ObjectReport
 	for _, ref := range inv {
 		id := render.ID{Group: ref.GVK.Group, Kind: ref.GVK.Kind, Namespace: ref.Namespace, Name: ref.Name}
