@@ -12,6 +12,8 @@ import (
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
+
+	"github.com/stagegate-dev/stagegate/config"
 )
 
 // Options configure a Forge. Zero values take the defaults in transport.go.
@@ -71,11 +73,15 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 	if err != nil || baseURL.Host == "" || (baseURL.Scheme != "https" && baseURL.Scheme != "http") {
 		return nil, fmt.Errorf("github: base URL %q is not an http(s) URL: write the API root, like https://ghe.example.com/api/v3/", opts.BaseURL)
 	}
+	if baseURL.Scheme == "http" && (config.RepoURL{Transport: config.TransportHTTP, Host: baseURL.Hostname()}).Cleartext() {
+		// The host only: the URL is the user's to fix, and the rest of it is no help.
+		return nil, fmt.Errorf("github: base URL http://%s: %w", baseURL.Host, config.ErrCleartextToken)
+	}
 	next := opts.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	authed, err := opts.Auth.transport(next, base)
+	authed, app, err := opts.Auth.transport(next, baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +101,7 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 	client.BaseURL = baseURL
 	client.UploadURL = baseURL
 	client.UserAgent = "stagegate"
-	f := &Forge{client: client, owner: owner, repo: name, tr: t, auth: opts.Auth.source(), log: log}
-	f.app, _ = authed.(*ghinstallation.Transport)
-	return f, nil
+	return &Forge{client: client, owner: owner, repo: name, tr: t, auth: opts.Auth.source(), log: log, app: app}, nil
 }
 
 // GitToken returns the App installation's current token, for Git over HTTPS
