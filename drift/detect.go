@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -95,6 +96,13 @@ func detectOne(ctx context.Context, cluster Cluster, o render.Object, ignore []I
 		return failed(err)
 	}
 	desired, err := cluster.DryRunApply(ctx, u)
+	if apierrors.IsNotFound(err) {
+		// The object's namespace does not exist (yet): the object is missing too, and the
+		// rendered object is the best picture of it the server will give.
+		if live, gerr := cluster.Get(ctx, u.GroupVersionKind(), u.GetNamespace(), u.GetName()); gerr == nil && live == nil {
+			return Compare(u, nil, ignore)
+		}
+	}
 	if err != nil {
 		return failed(fmt.Errorf("dry-run apply: %w", err))
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -148,5 +149,22 @@ func TestDetectStopsWithContext(t *testing.T) {
 	cluster := &recorded{dryRun: map[string]*unstructured.Unstructured{"web": web}}
 	if _, err := Detect(ctx, cluster, render.Objects{rendered(t, web)}, Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// Before the first apply of an environment its namespace does not exist, and the API server
+// refuses a dry-run of anything in it: those objects are missing, not failed.
+func TestDetectObjectInMissingNamespaceIsMissing(t *testing.T) {
+	web := fixture(t, "missing", "desired")
+	cluster := &recorded{failApply: map[string]error{
+		"web": apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "shop"),
+	}}
+	obj := render.Object{Content: strip(web.Object)}
+	rep, err := Detect(context.Background(), cluster, render.Objects{obj}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Objects[0]; got.Status != Missing || got.Diff == "" {
+		t.Errorf("got %s with diff %q, want missing with the rendered object as diff", got.Status, got.Diff)
 	}
 }
