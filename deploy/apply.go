@@ -1,0 +1,401 @@
+package deploy
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"github.com/fluxcd/pkg/ssa"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/stagegate-dev/stagegate/render"
+)
+
+// Labels and annotations stagegate reads and writes on applied objects.
+const (
+	// LabelPipeline and LabelEnv mark every object an environment applied.
+	LabelPipeline = "stagegate.dev/pipeline"
+	LabelEnv      = "stagegate.dev/env"
+	// AnnotationPrune set to "disabled" keeps an object when it is no longer rendered.
+	AnnotationPrune = "stagegate.dev/prune"
+	// AnnotationRecreate set to "enabled" lets stagegate delete and recreate an object whose
+	// change touches an immutable field; without it such a change fails.
+	AnnotationRecreate = "stagegate.dev/recreate"
+)
+
+// ApplyOptions configure one Apply.
+type ApplyOptions struct {
+	// Pipeline and Env name the environment; they label every object and name the inventory.
+	// Required.
+	Pipeline string
+	Env      string
+	// InventoryNamespace holds the inventory ConfigMap (stagegate-inventory-<pipeline>-<env>).
+	// Required; it must exist or be among the applied objects.
+	InventoryNamespace string
+	// Prune deletes objects the previous apply recorded and this one no longer renders.
+	// Default false.
+	Prune bool
+	// DryRun sends every write as a server-side dry-run: the result says what would change,
+	// and nothing changes, not even the inventory. Default false.
+	DryRun bool
+	// Workers is how many objects of one stage are applied at once. Default 4.
+	Workers int
+	// WaitTimeout bounds the wait for CRDs and namespaces to be ready before the objects that
+	// need them. Default 1m.
+	WaitTimeout time.Duration
+}
+
+// Defaults for ApplyOptions.
+const (
+	DefaultWorkers     = 4
+	DefaultWaitTimeout = time.Minute
+)
+
+func (o ApplyOptions) withDefaults() ApplyOptions {
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers
+	}
+	if o.WaitTimeout <= 0 {
+		o.WaitTimeout = DefaultWaitTimeout
+	}
+	return o
+}
+
+// Validate reports every missing or wrong option at once.
+func (o ApplyOptions) Validate() error {
+	var errs []error
+	for _, f := range []struct{ name, v string }{
+		{"pipeline", o.Pipeline}, {"env", o.Env}, {"inventoryNamespace", o.InventoryNamespace},
+	} {
+		if f.v == "" {
+			errs = append(errs, fmt.Errorf("apply options: %s is required", f.name))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Action is what Apply did to one object.
+type Action string
+
+// Actions, one per object in a Result.
+const (
+	Created    Action = "created"
+	Configured Action = "configured"
+	Unchanged  Action = "unchanged"
+	Deleted    Action = "deleted"
+	// Kept: no longer rendered, but annotated stagegate.dev/prune: disabled (or not labelled as
+	// this environment's), so not deleted.
+	Kept Action = "kept"
+	// Skipped: not attempted because an earlier stage failed.
+	Skipped Action = "skipped"
+	Failed  Action = "failed"
+)
+
+// ObjectResult is the outcome for one object.
+type ObjectResult struct {
+	ID     render.ID
+	Action Action
+	// Err says why, when Action is Failed or Skipped. It never holds Secret values.
+	Err error
+}
+
+// Result lists the outcome per object: applied objects in apply order, then pruned ones.
+type Result struct {
+	Objects []ObjectResult
+}
+
+// Count is how many objects got action a.
+func (r Result) Count(a Action) int {
+	n := 0
+	for _, o := range r.Objects {
+		if o.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// Changed reports whether the apply created, configured or deleted anything.
+func (r Result) Changed() bool {
+	return r.Count(Created)+r.Count(Configured)+r.Count(Deleted) > 0
+}
+
+// Apply server-side-applies objs to cluster in stages: CRDs and namespaces (then waits for them
+// to be ready), cluster-wide RBAC, then everything else. It records what it applied in the
+// environment's inventory and, with Prune, deletes what the previous inventory holds and objs no
+// longer do. A failure of some objects is reported per object and as the returned error; later
+// stages are skipped and nothing is pruned.
+func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts ApplyOptions) (Result, error) {
+	if err := opts.Validate(); err != nil {
+		return Result{}, err
+	}
+	opts = opts.withDefaults()
+	log := slog.With("pipeline", opts.Pipeline, "env", opts.Env)
+	m := cluster.manager(opts.DryRun, opts.Workers)
+
+	prev, err := readInventory(ctx, cluster, opts)
+	if err != nil {
+		return Result{}, err
+	}
+
+	var stages [3][]*unstructured.Unstructured
+	for _, o := range objs {
+		u := toUnstructured(o)
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelPipeline], labels[LabelEnv] = opts.Pipeline, opts.Env
+		u.SetLabels(labels)
+		s := stageOf(u)
+		stages[s] = append(stages[s], u)
+	}
+
+	var res Result
+	var applied []*unstructured.Unstructured
+	failed := false
+	for i, stage := range stages {
+		if failed {
+			for _, u := range stage {
+				res.Objects = append(res.Objects, ObjectResult{ID: idOf(u), Action: Skipped,
+					Err: errors.New("not applied: an earlier stage failed")})
+			}
+			continue
+		}
+		out := applyStage(ctx, m, stage, opts.Workers)
+		for j, r := range out {
+			if r.Action == Failed {
+				failed = true
+				log.Warn("apply failed", "object", r.ID.String(), "err", r.Err)
+				continue
+			}
+			applied = append(applied, stage[j])
+			log.Debug("applied", "object", r.ID.String(), "action", string(r.Action))
+		}
+		res.Objects = append(res.Objects, out...)
+		if i == 0 && !failed && !opts.DryRun && len(stage) > 0 {
+			if err := waitReady(ctx, m, stage, opts.WaitTimeout); err != nil {
+				failed = true
+				return res, fmt.Errorf("wait for CRDs and namespaces: %w", err)
+			}
+		}
+	}
+
+	if failed {
+		// Keep everything the previous inventory held, so a later apply can still prune it.
+		if !opts.DryRun {
+			if err := writeInventory(ctx, m, opts, merge(entriesOf(applied), prev)); err != nil {
+				log.Warn("write inventory", "err", err)
+			}
+		}
+		return res, failures(res)
+	}
+
+	current := entriesOf(applied)
+	remaining := current
+	if opts.Prune {
+		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
+		res.Objects = append(res.Objects, pruned...)
+		remaining = merge(current, keep)
+	} else {
+		remaining = merge(current, prev)
+	}
+	if !opts.DryRun {
+		if err := writeInventory(ctx, m, opts, remaining); err != nil {
+			return res, err
+		}
+	}
+	return res, failures(res)
+}
+
+// failures joins the per-object errors, or is nil when there are none.
+func failures(res Result) error {
+	var errs []error
+	for _, o := range res.Objects {
+		if o.Action == Failed {
+			errs = append(errs, o.Err)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d objects failed: %w", len(errs), len(res.Objects), errors.Join(errs...))
+}
+
+// applyStage applies the objects of one stage, Workers at a time. It calls ssa's per-object
+// Apply rather than ApplyAll: ApplyAll runs only its dry-runs in parallel, applies one by one,
+// and stops at the first error, which would lose the per-object result.
+func applyStage(ctx context.Context, m *ssa.ResourceManager, stage []*unstructured.Unstructured, workers int) []ObjectResult {
+	out := make([]ObjectResult, len(stage))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	sopts := ssa.DefaultApplyOptions()
+	sopts.ForceSelector = map[string]string{AnnotationRecreate: "enabled"}
+	for i, u := range stage {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = ObjectResult{ID: idOf(u)}
+			entry, err := m.Apply(ctx, u, sopts)
+			if err != nil {
+				out[i].Action, out[i].Err = Failed, objectError(u, err)
+				return
+			}
+			out[i].Action = actionOf(entry.Action)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+func actionOf(a ssa.Action) Action {
+	switch a {
+	case ssa.CreatedAction:
+		return Created
+	case ssa.ConfiguredAction:
+		return Configured
+	case ssa.UnchangedAction:
+		return Unchanged
+	case ssa.DeletedAction:
+		return Deleted
+	case ssa.SkippedAction:
+		return Skipped
+	}
+	return Failed
+}
+
+// waitReady waits for the first stage (CRDs established, namespaces active), so the custom
+// resources and namespaced objects after it find them.
+func waitReady(ctx context.Context, m *ssa.ResourceManager, stage []*unstructured.Unstructured, timeout time.Duration) error {
+	set := make(object.ObjMetadataSet, 0, len(stage))
+	for _, u := range stage {
+		set = append(set, object.UnstructuredToObjMetadata(u))
+	}
+	return m.WaitForSetWithContext(ctx, set, ssa.WaitOptions{Interval: 500 * time.Millisecond, Timeout: timeout})
+}
+
+// stageOf puts CRDs and namespaces first, cluster-wide RBAC second, everything else last.
+func stageOf(u *unstructured.Unstructured) int {
+	gk := u.GroupVersionKind().GroupKind()
+	switch {
+	case gk.Group == "apiextensions.k8s.io" && gk.Kind == "CustomResourceDefinition",
+		gk.Group == "" && gk.Kind == "Namespace":
+		return 0
+	case gk.Group == "rbac.authorization.k8s.io" && (gk.Kind == "ClusterRole" || gk.Kind == "ClusterRoleBinding"):
+		return 1
+	}
+	return 2
+}
+
+// toUnstructured copies a rendered object, so labelling it leaves the rendering untouched.
+func toUnstructured(o render.Object) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: runtime.DeepCopyJSON(normalize(o.Content).(map[string]any))}
+}
+
+// normalize turns YAML-decoded numbers (int, float64 with no fraction) into the int64 and float64
+// that unstructured and DeepCopyJSON accept.
+func normalize(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = normalize(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = normalize(e)
+		}
+		return out
+	case int:
+		return int64(v)
+	case int32:
+		return int64(v)
+	case uint64:
+		return int64(v)
+	case float32:
+		return float64(v)
+	}
+	return v
+}
+
+func idOf(u *unstructured.Unstructured) render.ID {
+	gvk := u.GroupVersionKind()
+	return render.ID{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// ImmutableFieldError is a change stagegate refused because it touches a field the API server
+// does not let change.
+type ImmutableFieldError struct {
+	Object render.ID
+	Fields []string
+}
+
+func (e *ImmutableFieldError) Error() string {
+	return fmt.Sprintf("%s: field %s is immutable; revert the change, or annotate the object %s: enabled to let stagegate delete and recreate it",
+		e.Object, strings.Join(e.Fields, ", "), AnnotationRecreate)
+}
+
+// objectError names the object and says what went wrong, without the values of a Secret.
+func objectError(u *unstructured.Unstructured, err error) error {
+	id := idOf(u)
+	if fields := immutableFields(err); len(fields) > 0 {
+		return &ImmutableFieldError{Object: id, Fields: fields}
+	}
+	if meta.IsNoMatchError(err) {
+		return fmt.Errorf("%s: the cluster does not serve %s; add its CRD to the environment or fix apiVersion", id, u.GetAPIVersion())
+	}
+	if id.Group == "" && id.Kind == "Secret" {
+		// The API server may echo submitted values back in validation messages.
+		return fmt.Errorf("%s: %s", id, redact(err.Error(), u))
+	}
+	return fmt.Errorf("%s: %w", id, err)
+}
+
+// immutableFields lists the fields an Invalid error calls immutable.
+func immutableFields(err error) []string {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || !apierrors.IsInvalid(err) {
+		return nil
+	}
+	var fields []string
+	if d := status.Status().Details; d != nil {
+		for _, c := range d.Causes {
+			if strings.Contains(c.Message, "immutable") && c.Field != "" {
+				fields = append(fields, c.Field)
+			}
+		}
+	}
+	return fields
+}
+
+// redact replaces every data and stringData value of Secret u in msg.
+func redact(msg string, u *unstructured.Unstructured) string {
+	for _, key := range []string{"data", "stringData"} {
+		m, _, _ := unstructured.NestedStringMap(u.Object, key)
+		for _, v := range m {
+			vals := []string{v}
+			if key == "data" {
+				if dec, err := base64.StdEncoding.DecodeString(v); err == nil {
+					vals = append(vals, string(dec))
+				}
+			}
+			for _, v := range vals {
+				if len(v) >= 3 {
+					msg = strings.ReplaceAll(msg, v, "REDACTED")
+				}
+			}
+		}
+	}
+	return msg
+}

@@ -1,0 +1,116 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	"github.com/stagegate-dev/stagegate/config"
+)
+
+// Options configure the connection to a cluster. The zero value is ready to use.
+type Options struct {
+	// QPS is the client's steady request rate to the API server. Default 50.
+	QPS float32
+	// Burst is how many requests may go above QPS for a moment. Default 100.
+	Burst int
+	// FieldManager owns the fields stagegate applies. Default "stagegate".
+	FieldManager string
+}
+
+// Defaults for Options, in one place.
+const (
+	DefaultQPS          float32 = 50
+	DefaultBurst                = 100
+	DefaultFieldManager         = "stagegate"
+)
+
+func (o Options) withDefaults() Options {
+	if o.QPS <= 0 {
+		o.QPS = DefaultQPS
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.FieldManager == "" {
+		o.FieldManager = DefaultFieldManager
+	}
+	return o
+}
+
+// Cluster is a connection to one environment's API server: a client, a REST mapper that
+// learns new kinds when CRDs appear, and the field manager stagegate applies with.
+type Cluster struct {
+	client       client.Client
+	mapper       meta.RESTMapper
+	fieldManager string
+	host         string
+}
+
+// Connect reaches the cluster c names: its kubeconfig and context, or by default $KUBECONFIG,
+// then ~/.kube/config, then the in-cluster service account.
+func Connect(ctx context.Context, c config.Cluster, opts Options) (*Cluster, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules() // $KUBECONFIG, then ~/.kube/config
+	if c.Kubeconfig != "" {
+		rules.ExplicitPath = c.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.Context}
+	// Without a kubeconfig file, the deferred loader falls back to the in-cluster config.
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig (kubeconfig %q, context %q): %w", c.Kubeconfig, c.Context, err)
+	}
+	return New(rc, opts)
+}
+
+// New connects with a ready REST config (tests use the one deploytest.Start returns).
+func New(rc *rest.Config, opts Options) (*Cluster, error) {
+	opts = opts.withDefaults()
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = opts.QPS, opts.Burst
+	hc, err := rest.HTTPClientFor(rc)
+	if err != nil {
+		return nil, fmt.Errorf("http client for %s: %w", rc.Host, err)
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(rc, hc)
+	if err != nil {
+		return nil, fmt.Errorf("rest mapper for %s: %w", rc.Host, err)
+	}
+	cl, err := client.New(rc, client.Options{HTTPClient: hc, Mapper: mapper})
+	if err != nil {
+		return nil, fmt.Errorf("client for %s: %w", rc.Host, err)
+	}
+	return &Cluster{client: cl, mapper: mapper, fieldManager: opts.FieldManager, host: rc.Host}, nil
+}
+
+// Client is the controller-runtime client, for callers that read live objects (drift).
+func (c *Cluster) Client() client.Client { return c.client }
+
+// Mapper is the REST mapper; it refreshes itself when it meets a kind it does not know.
+func (c *Cluster) Mapper() meta.RESTMapper { return c.mapper }
+
+// FieldManager is the name stagegate's applies own fields under.
+func (c *Cluster) FieldManager() string { return c.fieldManager }
+
+// String is the API server's address, for logs and errors.
+func (c *Cluster) String() string { return c.host }
+
+// manager is the ssa resource manager for this cluster. dryRun makes every write a
+// server-side dry-run, so the same code path reports what would change.
+func (c *Cluster) manager(dryRun bool, workers int) *ssa.ResourceManager {
+	cl := c.client
+	if dryRun {
+		cl = client.NewDryRunClient(cl)
+	}
+	poller := polling.NewStatusPoller(cl, c.mapper, polling.Options{})
+	m := ssa.NewResourceManager(cl, poller, ssa.Owner{Field: c.fieldManager, Group: "stagegate.dev"})
+	m.SetConcurrency(workers)
+	return m
+}

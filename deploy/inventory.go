@@ -1,0 +1,135 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fluxcd/pkg/ssa"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The inventory is a ConfigMap per environment listing, in apply order, the objects the last
+// apply left in the cluster. Pruning trusts it (and the labels) rather than listing every kind.
+const inventoryKey = "objects.json"
+
+// InventoryName is the name of the environment's inventory ConfigMap.
+func InventoryName(pipeline, env string) string {
+	return "stagegate-inventory-" + pipeline + "-" + env
+}
+
+// entry identifies an applied object with the version to address it by.
+type entry struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// key ignores the version: the same object served at another version is the same object.
+func (e entry) key() string {
+	group, _, _ := strings.Cut(e.APIVersion, "/")
+	if !strings.Contains(e.APIVersion, "/") {
+		group = "" // core group: apiVersion "v1"
+	}
+	return group + "/" + e.Kind + "/" + e.Namespace + "/" + e.Name
+}
+
+func (e entry) unstructured() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion(e.APIVersion)
+	u.SetKind(e.Kind)
+	u.SetNamespace(e.Namespace)
+	u.SetName(e.Name)
+	return u
+}
+
+func entriesOf(objs []*unstructured.Unstructured) []entry {
+	out := make([]entry, 0, len(objs))
+	for _, u := range objs {
+		out = append(out, entry{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()})
+	}
+	return out
+}
+
+// merge is a followed by the entries of b that a lacks.
+func merge(a, b []entry) []entry {
+	seen := make(map[string]bool, len(a))
+	out := slices.Clone(a)
+	for _, e := range a {
+		seen[e.key()] = true
+	}
+	for _, e := range b {
+		if !seen[e.key()] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// subtract is the entries of a that b lacks, in a's order.
+func subtract(a, b []entry) []entry {
+	in := make(map[string]bool, len(b))
+	for _, e := range b {
+		in[e.key()] = true
+	}
+	var out []entry
+	for _, e := range a {
+		if !in[e.key()] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// readInventory returns the entries of the previous apply, or none when there was none.
+func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]entry, error) {
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("v1")
+	cm.SetKind("ConfigMap")
+	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
+	if err := cluster.client.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read inventory %s: %w", key, err)
+	}
+	raw, _, _ := unstructured.NestedString(cm.Object, "data", inventoryKey)
+	if raw == "" {
+		return nil, nil
+	}
+	var entries []entry
+	if err := json.Unmarshal([]byte(raw), &entries); err != nil {
+		return nil, fmt.Errorf("read inventory %s: %s is not a JSON list of objects (delete the ConfigMap to start over; nothing will be pruned once): %w", key, inventoryKey, err)
+	}
+	return entries, nil
+}
+
+// writeInventory server-side-applies the inventory ConfigMap with entries.
+func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, entries []entry) error {
+	if entries == nil {
+		entries = []entry{}
+	}
+	raw, err := json.Marshal(entries)
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1",
+		"kind":       "ConfigMap",
+		"metadata": map[string]any{
+			"name":      InventoryName(opts.Pipeline, opts.Env),
+			"namespace": opts.InventoryNamespace,
+			"labels":    map[string]any{LabelPipeline: opts.Pipeline, LabelEnv: opts.Env},
+		},
+		"data": map[string]any{inventoryKey: string(raw)},
+	}}
+	if _, err := m.Apply(ctx, cm, ssa.DefaultApplyOptions()); err != nil {
+		return fmt.Errorf("write inventory %s/%s: %w", opts.InventoryNamespace, cm.GetName(), err)
+	}
+	return nil
+}
