@@ -12,10 +12,15 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/stagegate-dev/stagegate/render"
 )
@@ -50,8 +55,12 @@ type ApplyOptions struct {
 	// Workers is how many objects of one stage are applied at once. Default 4.
 	Workers int
 	// WaitTimeout bounds the wait for CRDs and namespaces to be ready before the objects that
-	// need them. Default 1m.
+	// need them, and for an object to go before it is recreated. Default 1m.
 	WaitTimeout time.Duration
+
+	// newKinds are the kinds this apply's CRDs define; in a dry-run the cluster cannot know them
+	// yet, so their objects are reported as created.
+	newKinds map[schema.GroupKind]bool
 }
 
 // Defaults for ApplyOptions.
@@ -92,6 +101,9 @@ const (
 	Configured Action = "configured"
 	Unchanged  Action = "unchanged"
 	Deleted    Action = "deleted"
+	// Recreated: deleted and created again, for a change to an immutable field of an object
+	// annotated stagegate.dev/recreate: enabled.
+	Recreated Action = "recreated"
 	// Kept: no longer rendered, but annotated stagegate.dev/prune: disabled (or not labelled as
 	// this environment's), so not deleted.
 	Kept Action = "kept"
@@ -159,10 +171,14 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		s := stageOf(u)
 		stages[s] = append(stages[s], u)
 	}
+	if opts.DryRun {
+		opts.newKinds = crdKinds(stages[0])
+	}
 
 	var res Result
 	var applied []*unstructured.Unstructured
 	failed := false
+	var waitErr error
 	for i, stage := range stages {
 		if failed {
 			for _, u := range stage {
@@ -171,11 +187,10 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 			}
 			continue
 		}
-		out := applyStage(ctx, m, stage, opts.Workers)
+		out := applyStage(ctx, m, stage, opts)
 		for j, r := range out {
 			if r.Action == Failed {
-				failed = true
-				log.Warn("apply failed", "object", r.ID.String(), "err", r.Err)
+				failed = true // reported in the result and the returned error, not logged here
 				continue
 			}
 			applied = append(applied, stage[j])
@@ -185,23 +200,22 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		if i == 0 && !failed && !opts.DryRun && len(stage) > 0 {
 			if err := waitReady(ctx, m, stage, opts.WaitTimeout); err != nil {
 				failed = true
-				return res, fmt.Errorf("wait for CRDs and namespaces: %w", err)
+				waitErr = fmt.Errorf("wait for CRDs and namespaces to be ready: %w", err)
 			}
 		}
 	}
 
 	if failed {
 		// Keep everything the previous inventory held, so a later apply can still prune it.
+		var invErr error
 		if !opts.DryRun {
-			if err := writeInventory(ctx, m, opts, merge(entriesOf(applied), prev)); err != nil {
-				log.Warn("write inventory", "err", err)
-			}
+			invErr = writeInventory(ctx, m, opts, merge(entriesOf(applied), prev))
 		}
-		return res, failures(res)
+		return res, errors.Join(waitErr, failures(res), invErr)
 	}
 
 	current := entriesOf(applied)
-	remaining := current
+	var remaining []entry
 	if opts.Prune {
 		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
 		res.Objects = append(res.Objects, pruned...)
@@ -234,27 +248,73 @@ func failures(res Result) error {
 // applyStage applies the objects of one stage, Workers at a time. It calls ssa's per-object
 // Apply rather than ApplyAll: ApplyAll runs only its dry-runs in parallel, applies one by one,
 // and stops at the first error, which would lose the per-object result.
-func applyStage(ctx context.Context, m *ssa.ResourceManager, stage []*unstructured.Unstructured, workers int) []ObjectResult {
+func applyStage(ctx context.Context, m *ssa.ResourceManager, stage []*unstructured.Unstructured, opts ApplyOptions) []ObjectResult {
 	out := make([]ObjectResult, len(stage))
-	sem := make(chan struct{}, workers)
+	sem := make(chan struct{}, opts.Workers)
 	var wg sync.WaitGroup
-	sopts := ssa.DefaultApplyOptions()
-	sopts.ForceSelector = map[string]string{AnnotationRecreate: "enabled"}
 	for i, u := range stage {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = ObjectResult{ID: idOf(u)}
-			entry, err := m.Apply(ctx, u, sopts)
-			if err != nil {
-				out[i].Action, out[i].Err = Failed, objectError(u, err)
-				return
-			}
-			out[i].Action = actionOf(entry.Action)
+			out[i] = applyOne(ctx, m, u, opts)
 		})
 	}
 	wg.Wait()
 	return out
+}
+
+// applyOne applies u, recreating it when an immutable field changed and u allows it.
+//
+// ssa's own ForceSelector is not used for recreation: it treats every Invalid error as an
+// immutable-field one, so an annotated object with a merely invalid change would be deleted and
+// then fail to come back.
+func applyOne(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstructured, opts ApplyOptions) ObjectResult {
+	r := ObjectResult{ID: idOf(u)}
+	entry, err := m.Apply(ctx, u, ssa.DefaultApplyOptions())
+	if err == nil {
+		r.Action = actionOf(entry.Action)
+		return r
+	}
+	if opts.DryRun && meta.IsNoMatchError(err) && opts.newKinds[u.GroupVersionKind().GroupKind()] {
+		r.Action = Created
+		return r
+	}
+	if len(immutableFields(err)) == 0 || u.GetAnnotations()[AnnotationRecreate] != "enabled" {
+		r.Action, r.Err = Failed, objectError(u, err)
+		return r
+	}
+	if opts.DryRun {
+		r.Action = Recreated // a dry-run delete leaves the object, so the create cannot be tried
+		return r
+	}
+	if err := recreate(ctx, m, u, opts.WaitTimeout); err != nil {
+		r.Action, r.Err = Failed, objectError(u, err)
+		return r
+	}
+	r.Action = Recreated
+	return r
+}
+
+// recreate deletes the live u, waits (bounded) until it is gone, and applies u again.
+func recreate(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstructured, timeout time.Duration) error {
+	live := u.DeepCopy()
+	if err := m.Client().Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete to recreate: %w", err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		err := m.Client().Get(ctx, client.ObjectKeyFromObject(u), live)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
+	}
+	if _, err := m.Apply(ctx, u, ssa.DefaultApplyOptions()); err != nil {
+		return fmt.Errorf("create after deletion: %w", err)
+	}
+	return nil
 }
 
 func actionOf(a ssa.Action) Action {
@@ -281,6 +341,20 @@ func waitReady(ctx context.Context, m *ssa.ResourceManager, stage []*unstructure
 		set = append(set, object.UnstructuredToObjMetadata(u))
 	}
 	return m.WaitForSetWithContext(ctx, set, ssa.WaitOptions{Interval: 500 * time.Millisecond, Timeout: timeout})
+}
+
+// crdKinds lists the kinds the CRDs among objs define.
+func crdKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
+	kinds := map[schema.GroupKind]bool{}
+	for _, u := range objs {
+		if u.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		kinds[schema.GroupKind{Group: group, Kind: kind}] = true
+	}
+	return kinds
 }
 
 // stageOf puts CRDs and namespaces first, cluster-wide RBAC second, everything else last.
@@ -354,6 +428,10 @@ func objectError(u *unstructured.Unstructured, err error) error {
 	}
 	if meta.IsNoMatchError(err) {
 		return fmt.Errorf("%s: the cluster does not serve %s; add its CRD to the environment or fix apiVersion", id, u.GetAPIVersion())
+	}
+	var dryRun *ssaerrors.DryRunErr
+	if errors.As(err, &dryRun) {
+		err = fmt.Errorf("rejected by the API server: %w", dryRun.Unwrap())
 	}
 	if id.Group == "" && id.Kind == "Secret" {
 		// The API server may echo submitted values back in validation messages.

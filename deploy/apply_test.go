@@ -287,8 +287,8 @@ func TestApplyRecreatesWhenAnnotated(t *testing.T) {
 	old, _ := get(t, c, "v1", "Secret", ns, "creds")
 
 	res := apply(t, c, objects(t, ns, strings.Replace(annotated, "PASSWORD", "new", 1)), opts)
-	if got := actions(res)["Secret creds"]; got != deploy.Created {
-		t.Errorf("Secret creds: %q, want created (recreated)", got)
+	if got := actions(res)["Secret creds"]; got != deploy.Recreated {
+		t.Errorf("Secret creds: %q, want recreated", got)
 	}
 	s, _ := get(t, c, "v1", "Secret", ns, "creds")
 	if s.GetUID() == old.GetUID() {
@@ -341,5 +341,71 @@ func TestApplyOptionsValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to say %q", err, want)
 		}
+	}
+}
+
+func TestApplyDryRunOfCRDAndItsCustomResources(t *testing.T) {
+	c, ns, opts := setup(t)
+	opts.DryRun = true
+	group := ns + ".example.com"
+	crd := strings.ReplaceAll(`{apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition, metadata: {name: gadgets.GROUP},
+  spec: {group: GROUP, scope: Namespaced, names: {plural: gadgets, singular: gadget, kind: Gadget},
+    versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]}}`, "GROUP", group)
+	gadget := strings.ReplaceAll(`{apiVersion: GROUP/v1, kind: Gadget, metadata: {name: g1, namespace: NS}}`, "GROUP", group)
+
+	res := apply(t, c, objects(t, ns, crd, gadget), opts)
+	want := map[string]deploy.Action{"CustomResourceDefinition gadgets." + group: deploy.Created, "Gadget g1": deploy.Created}
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, ok := get(t, c, "apiextensions.k8s.io/v1", "CustomResourceDefinition", "", "gadgets."+group); ok {
+		t.Error("dry-run created the CRD")
+	}
+}
+
+func TestApplyStagesNamespacesThenClusterRBACThenTheRest(t *testing.T) {
+	c, ns, opts := setup(t)
+	app := ns + "-app"
+	objs := objects(t, ns,
+		strings.ReplaceAll(`{apiVersion: v1, kind: ConfigMap, metadata: {name: settings, namespace: APP}, data: {a: b}}`, "APP", app),
+		strings.ReplaceAll(`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: APP-reader}, rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]}`, "APP", app),
+		strings.ReplaceAll(`{apiVersion: v1, kind: Namespace, metadata: {name: APP}}`, "APP", app),
+	)
+	res := apply(t, c, objs, opts)
+	var order []string
+	for _, o := range res.Objects {
+		order = append(order, o.ID.Kind+" "+string(o.Action))
+	}
+	want := []string{"Namespace created", "ClusterRole created", "ConfigMap created"}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("apply order (-want +got):\n%s", diff)
+	}
+}
+
+func TestApplyFailureSkipsLaterStagesAndPrunesNothing(t *testing.T) {
+	c, ns, opts := setup(t)
+	opts.Prune = true
+	apply(t, c, objects(t, ns, configMap, service), opts)
+
+	badRole := strings.ReplaceAll(`{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: NS-broken}, rules: [{apiGroups: [""], resources: [configmaps]}]}`, "NS", ns)
+	res, err := deploy.Apply(context.Background(), c, objects(t, ns, badRole, configMap), opts)
+	if err == nil {
+		t.Fatal("apply of an invalid ClusterRole succeeded")
+	}
+	if !strings.Contains(err.Error(), "ClusterRole "+ns+"-broken") || !strings.Contains(err.Error(), "verbs") {
+		t.Errorf("error %q does not name the ClusterRole and its field", err)
+	}
+	want := map[string]deploy.Action{"ClusterRole " + ns + "-broken": deploy.Failed, "ConfigMap settings": deploy.Skipped}
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, ok := get(t, c, "v1", "Service", ns, "web"); !ok {
+		t.Fatal("a failed apply pruned the Service")
+	}
+
+	// The next good apply still knows the Service from the first inventory and prunes it.
+	res = apply(t, c, objects(t, ns, configMap), opts)
+	if got := actions(res)["Service web"]; got != deploy.Deleted {
+		t.Errorf("Service web: %q after a failed apply, want deleted by the next good one", got)
 	}
 }
