@@ -41,14 +41,16 @@ func (g soakGate) Evaluate(in Input) Result {
 	default:
 		start, since = f.SourceArrived, "on "+source
 	}
+	// The summaries name fixed times only, never the time elapsed: they stay the same from cycle
+	// to cycle while nothing changes, so the agent rewrites no status and no PR body.
 	end := start.Add(g.duration)
 	if !in.Now.Before(end) {
-		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s %s for %s (since %s; %s required)",
-			short(f.SourceSHA), since, roundDuration(in.Now.Sub(start)), start.UTC().Format(time.RFC3339), roundDuration(g.duration))}
+		return Result{Outcome: Pass, Summary: fmt.Sprintf("%s %s since %s, at least %s required",
+			short(f.SourceSHA), since, start.UTC().Format(time.RFC3339), roundDuration(g.duration))}
 	}
 	return Result{Outcome: Pending, RetryAfter: end,
-		Summary: fmt.Sprintf("soaking until %s: %s %s for %s of %s", end.UTC().Format(time.RFC3339),
-			short(f.SourceSHA), since, roundDuration(in.Now.Sub(start)), roundDuration(g.duration))}
+		Summary: fmt.Sprintf("soaking until %s: %s %s since %s, at least %s required", end.UTC().Format(time.RFC3339),
+			short(f.SourceSHA), since, start.UTC().Format(time.RFC3339), roundDuration(g.duration))}
 }
 
 // roundDuration writes a duration to the second, without a trailing 0s or 0m ("1h30m", "45s").

@@ -21,7 +21,7 @@ const CheckBreakGlass = "window/break-glass"
 
 var windowChecks = []Check{
 	{ID: CheckBreakGlass, Severity: Info, Title: "Break-glass label overrode a closed window",
-		Why: "Someone chose to promote during a freeze or outside the allowed hours; the record says when and what was overridden.",
+		Why: "Someone chose to promote during a freeze or outside the allowed hours; the record names the request and the window it overrode.",
 		Fix: "Nothing to fix; remove the label once the emergency is over so later promotions wait for the window again."},
 }
 
@@ -82,13 +82,17 @@ func (g windowGate) Evaluate(in Input) Result {
 	now := in.Now
 	blocked := g.blockedBy(now)
 	if blocked == "" {
-		return Result{Outcome: Pass, Summary: g.openSummary(now)}
+		// RetryAfter says when the gate stops passing, so an agent that has settled the
+		// promotion re-gates it then instead of staying green into a freeze.
+		return Result{Outcome: Pass, Summary: g.openSummary(now), RetryAfter: g.nextClose(now)}
 	}
 	if f := in.Forge; f != nil && f.Request != nil && slices.Contains(f.Request.Labels, BreakGlassLabel) {
+		// No current time in the text: the summary and the finding stay the same from cycle to
+		// cycle while nothing changes, so the agent rewrites no status and no PR body.
 		what := fmt.Sprintf("label %s on request #%d overrides: %s", BreakGlassLabel, f.Request.Number, blocked)
 		return Result{Outcome: Pass, Summary: "break-glass: " + what, Findings: []Finding{{
 			Check: CheckBreakGlass, Severity: Info,
-			Message: fmt.Sprintf("%s at %s", what, now.UTC().Format(time.RFC3339)),
+			Message: what,
 			Fix:     "remove the label once the emergency is over",
 		}}}
 	}
@@ -177,6 +181,77 @@ func (g windowGate) nextOpen(t time.Time) time.Time {
 	return time.Time{}
 }
 
+// nextClose is, for a time t the gate passes at, the first instant after t at which it stops
+// passing; zero when it does not stop within 256 steps or maxSteps schedule steps in all. The
+// gate's answer can only change where a deny window starts, where the allow windows t is in end,
+// or where a window's zone changes its clock (falling back can put the wall clock before an allow
+// window's start again, or inside a deny window again): the earliest of those is a step, taken
+// until one is closed.
+func (g windowGate) nextClose(t time.Time) time.Time {
+	budget := maxSteps
+	// active is activeUntil on the shared budget; spent says the budget ran out.
+	active := func(w window, at time.Time) (end time.Time, ok, spent bool) {
+		end, ok, n := w.active(at, budget)
+		budget -= n
+		return end, ok, budget <= 0
+	}
+	for range 256 {
+		var next time.Time
+		earliest := func(c time.Time) {
+			if c.After(t) && (next.IsZero() || c.Before(next)) {
+				next = c
+			}
+		}
+		for _, w := range g.deny {
+			earliest(w.nextStart(t))
+			earliest(zoneChange(t, w.loc))
+		}
+		for _, w := range g.allow {
+			end, ok, spent := active(w, t)
+			if spent {
+				return time.Time{}
+			}
+			if ok {
+				earliest(end) // zero (too dense to step: always open) is no candidate
+			}
+			earliest(zoneChange(t, w.loc))
+		}
+		if next.IsZero() {
+			return time.Time{}
+		}
+		// Closed at next: inside a deny window, or (with allow windows) inside none of them.
+		closed, inAllow := false, false
+		for _, w := range g.deny {
+			_, ok, spent := active(w, next)
+			if spent {
+				return time.Time{}
+			}
+			closed = closed || ok
+		}
+		for _, w := range g.allow {
+			if closed || inAllow {
+				break
+			}
+			_, ok, spent := active(w, next)
+			if spent {
+				return time.Time{}
+			}
+			inAllow = ok
+		}
+		if closed || (len(g.allow) > 0 && !inAllow) {
+			return next
+		}
+		t = next
+	}
+	return time.Time{}
+}
+
+// zoneChange is the next instant after t at which loc's clock changes offset; zero for none.
+func zoneChange(t time.Time, loc *time.Location) time.Time {
+	_, end := t.In(loc).ZoneBounds()
+	return end
+}
+
 // maxSteps bounds the schedule steps one evaluation takes ("* * * * *" with a 64h duration is
 // 3,840 steps); a window that needs more is treated as always open, which is what such a
 // schedule means.
@@ -186,20 +261,27 @@ const maxSteps = 100_000
 // of the same schedule that opened while it was open) closes. It steps the schedule from
 // wall(t) - duration: t is inside when some start s has s <= wall(t) < s + duration.
 func (w window) activeUntil(t time.Time) (time.Time, bool) {
+	end, ok, _ := w.active(t, maxSteps)
+	return end, ok
+}
+
+// active is activeUntil taking at most limit schedule steps (more: too dense, so active with no
+// end); steps is how many it took.
+func (w window) active(t time.Time, limit int) (end time.Time, ok bool, steps int) {
 	wall := wallClock(t, w.loc)
 	var last time.Time
 	s := w.schedule.Next(wall.Add(-w.duration))
-	for i := 0; !s.IsZero() && !s.After(wall); i++ {
-		if i == maxSteps {
-			return time.Time{}, true
+	for ; !s.IsZero() && !s.After(wall); steps++ {
+		if steps >= limit {
+			return time.Time{}, true, steps
 		}
 		last = s
 		s = w.schedule.Next(s)
 	}
 	if last.IsZero() {
-		return time.Time{}, false
+		return time.Time{}, false, steps
 	}
-	return instant(last.Add(w.duration), w.loc, t), true
+	return instant(last.Add(w.duration), w.loc, t), true, steps
 }
 
 // nextStart is the first instant after t at which the window opens.
