@@ -6,6 +6,11 @@ PKGS := ./...
 # Tools the tests compare against are built from the Go module proxy into a cache outside the
 # work tree (hack/kustomize.sh), so later runs on the same machine cost nothing.
 KUSTOMIZE_BIN = $(shell hack/kustomize.sh)
+# kube-apiserver, etcd and kubectl built from the module proxy (hack/kube-assets.sh; about 5 min
+# the first time on a machine, cached outside the tree after). Tests that need a real API server
+# fail rather than skip when STAGEGATE_REQUIRE_KUBE=1.
+KUBEBUILDER_ASSETS = $(shell hack/kube-assets.sh | tail -1)
+TEST_ENV = KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) STAGEGATE_REQUIRE_KUBE=1
 
 .PHONY: help build test test-short bench bench-render bench-gates vet fmt verify demo fuzz parity clean
 
@@ -18,14 +23,14 @@ build: ## build bin/stagegate
 demo: ## the README's run command: seed examples/ into a temp dir and plan its promotions
 	@hack/demo.sh
 
-test: ## all tests with the race detector, against real Git servers and the kustomize CLI
-	KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) $(GO) test -race -count=1 -timeout 20m $(PKGS)
+test: ## all tests with the race detector, against real Git, GitHub-emulator and kube-apiserver servers
+	$(TEST_ENV) $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 test-short: ## the tests without the race detector, parity or network-like servers
 	$(GO) test -short -count=1 $(PKGS)
 
 bench: ## benchmarks, each side by side with its peer (kustomize CLI, kubeconform), ratios in one run
-	env $$(hack/kubeconform.sh) KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
+	env $$(hack/kubeconform.sh) $(TEST_ENV) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m $(PKGS)
 
 bench-render: ## in-process rendering vs the kustomize CLI, same builds, one run
 	hack/render-bench.sh

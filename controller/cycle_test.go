@@ -582,3 +582,26 @@ func TestSoakCountsFromWhenTheCommitArrivedNotWhenItWasWritten(t *testing.T) {
 		t.Fatalf("not merged after 31 minutes of a 30-minute soak: %v", w.statuses(w.gh.PR(1).HeadSHA))
 	}
 }
+
+func TestASettledPromotionIsGatedAgainWhenAFreezeBegins(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
+	w.p.Spec.Environments[1].Gates.Window = &config.WindowGate{Deny: []config.Window{{
+		Schedule: "0 16 * * FRI", Duration: config.Duration{Duration: 64 * time.Hour}, TimeZone: "Europe/Berlin"}}}
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	w.now = time.Date(2026, 11, 27, 15, 0, 0, 0, berlin) // Friday, an hour before the freeze
+	w.ctrl = w.controller()
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	w.gh.AddReview(1, "alice", "APPROVED")
+	w.cycle()
+	w.cycle() // settled: everything passes
+	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate"] != "success" {
+		t.Fatalf("before the freeze: overall status %q, want success", s["stagegate"])
+	}
+	w.now = time.Date(2026, 11, 27, 17, 0, 0, 0, berlin) // inside the freeze, nothing else changed
+	w.cycle()
+	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate/window"] != "pending" || s["stagegate"] != "pending" {
+		t.Errorf("inside the freeze: statuses %v; want window and overall pending, so nobody merges on green", s)
+	}
+}

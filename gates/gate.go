@@ -123,7 +123,8 @@ type Result struct {
 	Outcome  Outcome   `json:"outcome"`
 	Summary  string    `json:"summary"`
 	Findings []Finding `json:"findings,omitempty"`
-	// RetryAfter is when a Pending gate should be evaluated again.
+	// RetryAfter is when the result may change without new facts: when a Pending gate should be
+	// evaluated again, or when a passing one stops passing (a window that closes).
 	RetryAfter time.Time `json:"retryAfter,omitzero"`
 }
 
