@@ -91,3 +91,20 @@ func (l Live) Inventory(ctx context.Context, pipeline, env string) ([]Ref, error
 	}
 	return refs, nil
 }
+
+// List returns the objects of one kind in namespace ("" for all, or cluster-scoped kinds) that
+// deploy labelled as the environment's.
+func (l Live) List(ctx context.Context, gvk schema.GroupVersionKind, namespace string) ([]*unstructured.Unstructured, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	err := l.Cluster.Client().List(ctx, list, client.InNamespace(namespace),
+		client.MatchingLabels{deploy.LabelPipeline: l.Pipeline, deploy.LabelEnv: l.Env})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}

@@ -168,3 +168,49 @@ func TestDetectObjectInMissingNamespaceIsMissing(t *testing.T) {
 		t.Errorf("got %s with diff %q, want missing with the rendered object as diff", got.Status, got.Diff)
 	}
 }
+
+// recordedLister is recorded with List: the environment's labelled objects only.
+type recordedLister struct {
+	*recorded
+	lists atomic.Int32
+}
+
+func (c *recordedLister) List(_ context.Context, gvk schema.GroupVersionKind, ns string) ([]*unstructured.Unstructured, error) {
+	c.lists.Add(1)
+	var out []*unstructured.Unstructured
+	for _, u := range c.live {
+		if u.GroupVersionKind() == gvk && u.GetNamespace() == ns && u.GetLabels()["stagegate.dev/env"] == "prod" {
+			out = append(out, u.DeepCopy())
+		}
+	}
+	return out, nil
+}
+
+// With a Lister, Detect reads live objects one list per kind and namespace, and GETs only what
+// the lists did not return (here a live object without the environment's labels).
+func TestDetectListsLiveObjects(t *testing.T) {
+	var objs render.Objects
+	cluster := &recordedLister{recorded: &recorded{
+		dryRun: map[string]*unstructured.Unstructured{},
+		live:   map[string]*unstructured.Unstructured{},
+	}}
+	for _, name := range []string{"a", "b", "c", "unlabelled"} {
+		u := fixture(t, "extra", "live")
+		u.SetName(name)
+		if name == "unlabelled" {
+			u.SetLabels(nil)
+		}
+		cluster.dryRun[name], cluster.live[name] = u, u
+		objs = append(objs, render.Object{Content: strip(u.Object)})
+	}
+	rep, err := Detect(context.Background(), cluster, objs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.InSync() {
+		t.Errorf("not in sync: %s", rep.Summary())
+	}
+	if l, g := cluster.lists.Load(), cluster.gets.Load(); l != 1 || g != 1 {
+		t.Errorf("%d lists and %d GETs, want 1 list (ConfigMaps in shop) and 1 GET (the unlabelled one)", l, g)
+	}
+}
