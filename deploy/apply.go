@@ -58,6 +58,13 @@ type ApplyOptions struct {
 	// need them, and for an object to go before it is recreated. Default 1m.
 	WaitTimeout time.Duration
 
+	// Wait, after a successful apply, waits for the applied objects to become ready (kstatus:
+	// Deployments rolled out, Jobs complete, ...) and reports those that did not, with a
+	// *NotReadyError. Default false. Ignored with DryRun.
+	Wait bool
+	// ReadyTimeout bounds that wait. Default 5m.
+	ReadyTimeout time.Duration
+
 	// newKinds are the kinds this apply's CRDs define; in a dry-run the cluster cannot know them
 	// yet, so their objects are reported as created.
 	newKinds map[schema.GroupKind]bool
@@ -65,8 +72,9 @@ type ApplyOptions struct {
 
 // Defaults for ApplyOptions.
 const (
-	DefaultWorkers     = 4
-	DefaultWaitTimeout = time.Minute
+	DefaultWorkers      = 4
+	DefaultWaitTimeout  = time.Minute
+	DefaultReadyTimeout = 5 * time.Minute
 )
 
 func (o ApplyOptions) withDefaults() ApplyOptions {
@@ -75,6 +83,9 @@ func (o ApplyOptions) withDefaults() ApplyOptions {
 	}
 	if o.WaitTimeout <= 0 {
 		o.WaitTimeout = DefaultWaitTimeout
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = DefaultReadyTimeout
 	}
 	return o
 }
@@ -118,6 +129,9 @@ type ObjectResult struct {
 	Action Action
 	// Err says why, when Action is Failed or Skipped. It never holds Secret values.
 	Err error
+	// NotReady says why the object is not ready (kstatus status and message), when
+	// ApplyOptions.Wait found it so; empty otherwise.
+	NotReady string
 }
 
 // Result lists the outcome per object: applied objects in apply order, then pruned ones.
@@ -228,7 +242,30 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 			return res, err
 		}
 	}
-	return res, failures(res)
+	if err := failures(res); err != nil || !opts.Wait || opts.DryRun {
+		return res, err
+	}
+	return res, markNotReady(ctx, cluster, &res, applied, opts.ReadyTimeout)
+}
+
+// markNotReady waits for the applied objects and records in res those that did not become
+// ready, returning them as a *NotReadyError.
+func markNotReady(ctx context.Context, cluster *Cluster, res *Result, applied []*unstructured.Unstructured, timeout time.Duration) error {
+	notReady, err := waitRollout(ctx, cluster, applied, timeout)
+	if err != nil {
+		return err
+	}
+	if len(notReady) == 0 {
+		return nil
+	}
+	nr := &NotReadyError{}
+	for i, o := range res.Objects {
+		if why, ok := notReady[o.ID]; ok {
+			res.Objects[i].NotReady = why
+			nr.Objects = append(nr.Objects, res.Objects[i])
+		}
+	}
+	return nr
 }
 
 // failures joins the per-object errors, or is nil when there are none.

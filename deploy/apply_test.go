@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -407,5 +408,47 @@ func TestApplyFailureSkipsLaterStagesAndPrunesNothing(t *testing.T) {
 	res = apply(t, c, objects(t, ns, configMap), opts)
 	if got := actions(res)["Service web"]; got != deploy.Deleted {
 		t.Errorf("Service web: %q after a failed apply, want deleted by the next good one", got)
+	}
+}
+
+func TestApplyWaitReportsWhatDidNotRollOut(t *testing.T) {
+	c, ns, opts := setup(t)
+	opts.Wait, opts.ReadyTimeout = true, 3*time.Second
+
+	// No controller-manager runs here: the Deployment never rolls out by itself.
+	res, err := deploy.Apply(context.Background(), c, objects(t, ns, configMap, deploymnt), opts)
+	var nr *deploy.NotReadyError
+	if !errors.As(err, &nr) {
+		t.Fatalf("error %v, want a NotReadyError", err)
+	}
+	t.Logf("reported: %v", err)
+	if len(nr.Objects) != 1 || nr.Objects[0].ID.Kind != "Deployment" || !strings.Contains(err.Error(), "Deployment "+ns+"/web") {
+		t.Errorf("NotReadyError %v, want the Deployment alone", err)
+	}
+	for _, o := range res.Objects {
+		if (o.NotReady != "") != (o.ID.Kind == "Deployment") {
+			t.Errorf("%v NotReady = %q", o.ID, o.NotReady)
+		}
+	}
+
+	// Play the controller: report the rollout done, and the same apply waits successfully.
+	dep, _ := get(t, c, "apps/v1", "Deployment", ns, "web")
+	dep.Object["status"] = map[string]any{
+		"observedGeneration": dep.GetGeneration(),
+		"replicas":           int64(2), "updatedReplicas": int64(2), "readyReplicas": int64(2), "availableReplicas": int64(2),
+		"conditions": []any{
+			map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+			map[string]any{"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+		},
+	}
+	if err := c.Client().Status().Update(context.Background(), dep); err != nil {
+		t.Fatal(err)
+	}
+	res, err = deploy.Apply(context.Background(), c, objects(t, ns, configMap, deploymnt), opts)
+	if err != nil {
+		t.Fatalf("apply with a rolled-out Deployment: %v", err)
+	}
+	if res.Changed() {
+		t.Errorf("second apply changed something: %v", actions(res))
 	}
 }
