@@ -56,8 +56,8 @@ func selectRules(rules []Ignore, id render.ID) []Ignore {
 	return out
 }
 
-// ParsePointer splits a JSON pointer into its unescaped segments ("/a~1b/c" → ["a/b", "c"]).
-func ParsePointer(p string) ([]string, bool) {
+// parsePointer splits a JSON pointer into its unescaped segments ("/a~1b/c" → ["a/b", "c"]).
+func parsePointer(p string) ([]string, bool) {
 	if !strings.HasPrefix(p, "/") {
 		return nil, false
 	}
@@ -86,7 +86,7 @@ func ignored(c []step, rules []Ignore, owned []fieldpath.Path) bool {
 
 // covers reports whether pointer p names c or a field above it.
 func covers(p string, c []step) bool {
-	segs, ok := ParsePointer(p)
+	segs, ok := parsePointer(p)
 	if !ok || len(segs) > len(c) {
 		return false
 	}
