@@ -150,9 +150,9 @@ func (r Result) Count(a Action) int {
 	return n
 }
 
-// Changed reports whether the apply created, configured or deleted anything.
+// Changed reports whether the apply created, configured, recreated or deleted anything.
 func (r Result) Changed() bool {
-	return r.Count(Created)+r.Count(Configured)+r.Count(Deleted) > 0
+	return r.Count(Created)+r.Count(Configured)+r.Count(Recreated)+r.Count(Deleted) > 0
 }
 
 // Apply server-side-applies objs to cluster in stages: CRDs and namespaces (then waits for them
@@ -165,7 +165,6 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		return Result{}, err
 	}
 	opts = opts.withDefaults()
-	log := slog.With("pipeline", opts.Pipeline, "env", opts.Env)
 	m := cluster.manager(opts.DryRun, opts.Workers)
 
 	prev, err := readInventory(ctx, cluster, opts)
@@ -189,8 +188,41 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		opts.newKinds = crdKinds(stages[0])
 	}
 
-	var res Result
-	var applied []*unstructured.Unstructured
+	res, applied, err := applyStages(ctx, m, stages, opts)
+	if err != nil {
+		// Keep everything the previous inventory held, so a later apply can still prune it.
+		var invErr error
+		if !opts.DryRun {
+			invErr = writeInventory(ctx, m, opts, merge(entriesOf(applied), prev))
+		}
+		return res, errors.Join(err, invErr)
+	}
+
+	current := entriesOf(applied)
+	var remaining []entry
+	if opts.Prune {
+		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
+		res.Objects = append(res.Objects, pruned...)
+		remaining = merge(current, keep)
+	} else {
+		remaining = merge(current, prev)
+	}
+	if !opts.DryRun {
+		if err := writeInventory(ctx, m, opts, remaining); err != nil {
+			return res, err
+		}
+	}
+	if err := failures(res); err != nil || !opts.Wait || opts.DryRun {
+		return res, err // prune failures
+	}
+	return res, markNotReady(ctx, cluster, &res, applied, opts.ReadyTimeout)
+}
+
+// applyStages applies the stages in order, waiting after the first (CRDs established,
+// namespaces active). Once an object fails, later stages are skipped. applied lists the
+// objects that went through, in apply order; err joins the failures.
+func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, err error) {
+	log := slog.With("pipeline", opts.Pipeline, "env", opts.Env)
 	failed := false
 	var waitErr error
 	for i, stage := range stages {
@@ -218,34 +250,7 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 			}
 		}
 	}
-
-	if failed {
-		// Keep everything the previous inventory held, so a later apply can still prune it.
-		var invErr error
-		if !opts.DryRun {
-			invErr = writeInventory(ctx, m, opts, merge(entriesOf(applied), prev))
-		}
-		return res, errors.Join(waitErr, failures(res), invErr)
-	}
-
-	current := entriesOf(applied)
-	var remaining []entry
-	if opts.Prune {
-		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
-		res.Objects = append(res.Objects, pruned...)
-		remaining = merge(current, keep)
-	} else {
-		remaining = merge(current, prev)
-	}
-	if !opts.DryRun {
-		if err := writeInventory(ctx, m, opts, remaining); err != nil {
-			return res, err
-		}
-	}
-	if err := failures(res); err != nil || !opts.Wait || opts.DryRun {
-		return res, err
-	}
-	return res, markNotReady(ctx, cluster, &res, applied, opts.ReadyTimeout)
+	return res, applied, errors.Join(waitErr, failures(res))
 }
 
 // markNotReady waits for the applied objects and records in res those that did not become

@@ -3,6 +3,10 @@
 # from the Go module proxy only: no Docker, no downloads of prebuilt binaries.
 #
 #   export KUBEBUILDER_ASSETS="$(hack/kube-assets.sh)"    # last stdout line = the folder
+#   go test ./deploy/...      # deploy/deploytest starts them through envtest
+#
+# stagegate's copy of ../shared/tools/get-kube-binaries.sh: the project reads nothing outside its
+# own tree at build or test time. First run on an empty Go cache: about 5-12 min on 2 cores.
 #
 # Idempotent: if the folder already holds binaries that report the wanted versions it only
 # prints the path (~0.1 s). Cacheable: compiles with the normal Go caches (GOCACHE,
