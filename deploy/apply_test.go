@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -450,5 +451,21 @@ func TestApplyWaitReportsWhatDidNotRollOut(t *testing.T) {
 	}
 	if res.Changed() {
 		t.Errorf("second apply changed something: %v", actions(res))
+	}
+}
+
+func TestApplyManyObjectsInParallel(t *testing.T) {
+	c, ns, opts := setup(t)
+	opts.Workers = 8
+	var docs []string
+	for i := range 40 {
+		docs = append(docs, strings.Replace(configMap, "name: settings", "name: cm-"+strconv.Itoa(i), 1))
+	}
+	objs := objects(t, ns, docs...)
+	if res := apply(t, c, objs, opts); res.Count(deploy.Created) != 40 {
+		t.Errorf("first apply: %d created, want 40: %v", res.Count(deploy.Created), actions(res))
+	}
+	if res := apply(t, c, objs, opts); res.Count(deploy.Unchanged) != 40 {
+		t.Errorf("second apply: %d unchanged, want 40: %v", res.Count(deploy.Unchanged), actions(res))
 	}
 }
