@@ -37,7 +37,7 @@ func setup(t *testing.T) (*deploy.Cluster, string, deploy.ApplyOptions) {
 }
 
 // objects decodes a YAML stream, replacing NS with ns.
-func objects(t *testing.T, ns string, docs ...string) render.Objects {
+func objects(t testing.TB, ns string, docs ...string) render.Objects {
 	t.Helper()
 	var objs render.Objects
 	for _, d := range docs {

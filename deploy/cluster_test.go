@@ -17,10 +17,11 @@ import (
 func TestConnectUsesTheKubeconfigAndContext(t *testing.T) {
 	rc := deploytest.Start(t)
 	ns := deploytest.Namespace(t, rc)
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData}
-	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: rc.CertData, ClientKeyData: rc.KeyData, Token: rc.BearerToken}
-	kc.Contexts["dev"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test"}
+	kc, err := clientcmd.LoadFromFile(writeKubeconfig(t, rc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc.Contexts["dev"] = kc.Contexts["test"]
 	kc.Contexts["other"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: "test"}
 	kc.CurrentContext = "other"
 	path := filepath.Join(t.TempDir(), "kubeconfig")
