@@ -37,6 +37,7 @@ func waitRollout(ctx context.Context, cluster *Cluster, objs []*unstructured.Uns
 	if len(set) == 0 {
 		return nil, nil
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	poller := polling.NewStatusPoller(cluster.client, cluster.mapper, polling.Options{})
@@ -52,10 +53,14 @@ func waitRollout(ctx context.Context, cluster *Cluster, objs []*unstructured.Uns
 	}))
 	var pollErr error
 	for r := range done { // drain, so the collector never blocks on a second error
-		if r.Err != nil && pollErr == nil {
+		// A poll cut short by our own timeout or cancel reports an error too; only others count.
+		if r.Err != nil && pollErr == nil && ctx.Err() == nil {
 			pollErr = r.Err
 			cancel()
 		}
+	}
+	if err := parent.Err(); err != nil {
+		return nil, fmt.Errorf("wait for objects to be ready: %w", err)
 	}
 	if pollErr != nil {
 		return nil, fmt.Errorf("poll object status: %w", pollErr)
