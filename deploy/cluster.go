@@ -3,6 +3,9 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
@@ -59,7 +62,11 @@ type Cluster struct {
 func Connect(ctx context.Context, c config.Cluster, opts Options) (*Cluster, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules() // $KUBECONFIG, then ~/.kube/config
 	if c.Kubeconfig != "" {
-		rules.ExplicitPath = c.Kubeconfig
+		path, err := expandHome(c.Kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		rules.ExplicitPath = path
 	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.Context}
 	// Without a kubeconfig file, the deferred loader falls back to the in-cluster config.
@@ -68,6 +75,19 @@ func Connect(ctx context.Context, c config.Cluster, opts Options) (*Cluster, err
 		return nil, fmt.Errorf("load kubeconfig (kubeconfig %q, context %q): %w", c.Kubeconfig, c.Context, err)
 	}
 	return New(rc, opts)
+}
+
+// expandHome resolves a leading "~/", as configs written by hand use it (kubeconfig: ~/.kube/config).
+func expandHome(path string) (string, error) {
+	rest, ok := strings.CutPrefix(path, "~/")
+	if !ok {
+		return path, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig %q: %w", path, err)
+	}
+	return filepath.Join(home, rest), nil
 }
 
 // New connects with a ready REST config (tests use the one deploytest.Start returns).

@@ -24,12 +24,15 @@ func TestConnectUsesTheKubeconfigAndContext(t *testing.T) {
 	kc.Contexts["dev"] = kc.Contexts["test"]
 	kc.Contexts["other"] = &clientcmdapi.Context{Cluster: "nowhere", AuthInfo: "test"}
 	kc.CurrentContext = "other"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	path := filepath.Join(home, "kubeconfig")
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		t.Fatal(err)
 	}
 
-	c, err := deploy.Connect(context.Background(), config.Cluster{Kubeconfig: path, Context: "dev"}, deploy.Options{QPS: 5, Burst: 10})
+	// "~/" as in the config reference's example.
+	c, err := deploy.Connect(context.Background(), config.Cluster{Kubeconfig: "~/kubeconfig", Context: "dev"}, deploy.Options{QPS: 5, Burst: 10})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}
