@@ -199,7 +199,7 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 	}
 
 	current := entriesOf(applied)
-	var remaining []entry
+	var remaining []Entry
 	if opts.Prune {
 		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
 		res.Objects = append(res.Objects, pruned...)

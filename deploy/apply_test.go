@@ -133,15 +133,20 @@ func TestApplyCreatesThenChangesNothing(t *testing.T) {
 		t.Errorf("resourceVersions moved on a second apply (-before +after):\n%s", diff)
 	}
 
-	inv, ok := get(t, c, "v1", "ConfigMap", ns, deploy.InventoryName("shop", "dev"))
-	if !ok {
-		t.Fatal("no inventory ConfigMap")
+	if _, ok := get(t, c, "v1", "ConfigMap", ns, deploy.InventoryName("shop", "dev")); !ok {
+		t.Fatal("no inventory ConfigMap stagegate-inventory-shop-dev")
 	}
-	raw, _, _ := unstructured.NestedString(inv.Object, "data", "objects.json")
-	for _, name := range []string{`"kind":"ConfigMap","namespace":"` + ns + `","name":"settings"`, `"kind":"Deployment"`, `"kind":"Service"`} {
-		if !strings.Contains(raw, name) {
-			t.Errorf("inventory %s lacks %s", raw, name)
-		}
+	inv, err := deploy.Inventory(context.Background(), c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantInv := []deploy.Entry{
+		{APIVersion: "v1", Kind: "ConfigMap", Namespace: ns, Name: "settings"},
+		{APIVersion: "v1", Kind: "Service", Namespace: ns, Name: "web"},
+		{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "web"},
+	}
+	if diff := cmp.Diff(wantInv, inv); diff != "" {
+		t.Errorf("inventory (-want +got):\n%s", diff)
 	}
 }
 

@@ -22,8 +22,8 @@ func InventoryName(pipeline, env string) string {
 	return "stagegate-inventory-" + pipeline + "-" + env
 }
 
-// entry identifies an applied object with the version to address it by.
-type entry struct {
+// Entry is one object an inventory records, with the version to address it by.
+type Entry struct {
 	APIVersion string `json:"apiVersion"`
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
@@ -31,7 +31,7 @@ type entry struct {
 }
 
 // key ignores the version: the same object served at another version is the same object.
-func (e entry) key() string {
+func (e Entry) key() string {
 	group, _, _ := strings.Cut(e.APIVersion, "/")
 	if !strings.Contains(e.APIVersion, "/") {
 		group = "" // core group: apiVersion "v1"
@@ -39,7 +39,7 @@ func (e entry) key() string {
 	return group + "/" + e.Kind + "/" + e.Namespace + "/" + e.Name
 }
 
-func (e entry) unstructured() *unstructured.Unstructured {
+func (e Entry) unstructured() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion(e.APIVersion)
 	u.SetKind(e.Kind)
@@ -48,16 +48,16 @@ func (e entry) unstructured() *unstructured.Unstructured {
 	return u
 }
 
-func entriesOf(objs []*unstructured.Unstructured) []entry {
-	out := make([]entry, 0, len(objs))
+func entriesOf(objs []*unstructured.Unstructured) []Entry {
+	out := make([]Entry, 0, len(objs))
 	for _, u := range objs {
-		out = append(out, entry{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()})
+		out = append(out, Entry{APIVersion: u.GetAPIVersion(), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()})
 	}
 	return out
 }
 
 // merge is a followed by the entries of b that a lacks.
-func merge(a, b []entry) []entry {
+func merge(a, b []Entry) []Entry {
 	seen := make(map[string]bool, len(a))
 	out := slices.Clone(a)
 	for _, e := range a {
@@ -72,12 +72,12 @@ func merge(a, b []entry) []entry {
 }
 
 // subtract is the entries of a that b lacks, in a's order.
-func subtract(a, b []entry) []entry {
+func subtract(a, b []Entry) []Entry {
 	in := make(map[string]bool, len(b))
 	for _, e := range b {
 		in[e.key()] = true
 	}
-	var out []entry
+	var out []Entry
 	for _, e := range a {
 		if !in[e.key()] {
 			out = append(out, e)
@@ -86,8 +86,14 @@ func subtract(a, b []entry) []entry {
 	return out
 }
 
+// Inventory returns what the environment's last apply left in the cluster, in apply order;
+// none before the first apply. Only opts.Pipeline, Env and InventoryNamespace are read.
+func Inventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
+	return readInventory(ctx, cluster, opts)
+}
+
 // readInventory returns the entries of the previous apply, or none when there was none.
-func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]entry, error) {
+func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
 	cm := &unstructured.Unstructured{}
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
@@ -102,7 +108,7 @@ func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]
 	if raw == "" {
 		return nil, nil
 	}
-	var entries []entry
+	var entries []Entry
 	if err := json.Unmarshal([]byte(raw), &entries); err != nil {
 		return nil, fmt.Errorf("read inventory %s: %s is not a JSON list of objects (delete the ConfigMap to start over; nothing will be pruned once): %w", key, inventoryKey, err)
 	}
@@ -110,9 +116,9 @@ func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]
 }
 
 // writeInventory server-side-applies the inventory ConfigMap with entries.
-func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, entries []entry) error {
+func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, entries []Entry) error {
 	if entries == nil {
-		entries = []entry{}
+		entries = []Entry{}
 	}
 	raw, err := json.Marshal(entries)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // namespaced objects before their namespace). It deletes only objects labelled as this
 // environment's and not annotated stagegate.dev/prune: disabled. keep lists the entries whose
 // deletion failed, so the next apply tries again.
-func prune(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, stale []entry) (out []ObjectResult, keep []entry) {
+func prune(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, stale []Entry) (out []ObjectResult, keep []Entry) {
 	dopts := ssa.DeleteOptions{
 		PropagationPolicy: metav1.DeletePropagationBackground,
 		Inclusions:        map[string]string{LabelPipeline: opts.Pipeline, LabelEnv: opts.Env},
