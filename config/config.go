@@ -168,7 +168,14 @@ type Cluster struct {
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	// Context in the kubeconfig. Default: its current context.
 	Context string `json:"context,omitempty"`
+	// InventoryNamespace holds the record of what stagegate applied to this environment (a
+	// ConfigMap stagegate-inventory-<pipeline>-<env>), which pruning and drift read. It must
+	// exist or be one of the environment's objects. Default "default".
+	InventoryNamespace string `json:"inventoryNamespace,omitempty"`
 }
+
+// DefaultInventoryNamespace is where the inventory lives when cluster.inventoryNamespace is unset.
+const DefaultInventoryNamespace = "default"
 
 // DriftMode says what to do about drift.
 type DriftMode string

@@ -28,5 +28,8 @@ func applyDefaults(p *Pipeline) {
 		if env.Drift != nil && env.Drift.Mode == "" {
 			env.Drift.Mode = DefaultDriftMode
 		}
+		if env.Cluster != nil && env.Cluster.InventoryNamespace == "" {
+			env.Cluster.InventoryNamespace = DefaultInventoryNamespace
+		}
 	}
 }

@@ -179,7 +179,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 		Forge:    Forge{Type: ForgeLocal},
 		Interval: Duration{time.Minute},
 		Environments: []Environment{
-			{Name: "dev", Branch: "env/dev", Path: "overlays/dev", Cluster: &Cluster{},
+			{Name: "dev", Branch: "env/dev", Path: "overlays/dev", Cluster: &Cluster{InventoryNamespace: DefaultInventoryNamespace},
 				Drift: &Drift{Schedule: "@hourly", Mode: DriftDetect}},
 			{Name: "prod", Branch: "env/prod", Path: "overlays/prod",
 				Promote: &Promote{MergeMethod: MergeMerge}},
@@ -219,7 +219,7 @@ func TestParseKeepsWhatTheUserWrote(t *testing.T) {
 		Interval: Duration{90 * time.Second},
 		Environments: []Environment{
 			{Name: "dev", Branch: "env/dev", Path: "overlays/dev", Render: Render{Helm: true},
-				Cluster: &Cluster{Kubeconfig: "/etc/kube/dev", Context: "dev"},
+				Cluster: &Cluster{Kubeconfig: "/etc/kube/dev", Context: "dev", InventoryNamespace: DefaultInventoryNamespace},
 				Drift:   &Drift{Schedule: "*/5 * * * *", Mode: DriftCorrect}},
 			{Name: "prod", Branch: "env/prod", Path: "overlays/prod",
 				Promote: &Promote{Auto: true, Approvals: 2, MergeMethod: MergeRebase},
