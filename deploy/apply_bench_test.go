@@ -11,10 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-
 	"github.com/stagegate-dev/stagegate/deploy"
 	"github.com/stagegate-dev/stagegate/deploy/deploytest"
 	"github.com/stagegate-dev/stagegate/render"
@@ -83,7 +79,7 @@ func BenchmarkApply(b *testing.B) {
 		b.Logf("no kubectl beside the API server (%v): skipping the kubectl comparison", err)
 		return
 	}
-	kubeconfig := writeKubeconfig(b, rc)
+	kubeconfig := deploytest.Kubeconfig(b, rc)
 	kubectlApply := func(b *testing.B, ns string) {
 		file := filepath.Join(b.TempDir(), "objects.yaml")
 		if err := os.WriteFile(file, []byte(strings.ReplaceAll(strings.Join(docs, "\n---\n"), "NS", ns)), 0o600); err != nil {
@@ -110,19 +106,4 @@ func BenchmarkApply(b *testing.B) {
 			kubectlApply(b, ns)
 		}
 	})
-}
-
-// writeKubeconfig writes a kubeconfig for rc, whose current context reaches it.
-func writeKubeconfig(t testing.TB, rc *rest.Config) string {
-	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData}
-	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: rc.CertData, ClientKeyData: rc.KeyData, Token: rc.BearerToken}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test"}
-	kc.CurrentContext = "test"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

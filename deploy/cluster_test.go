@@ -17,7 +17,7 @@ import (
 func TestConnectUsesTheKubeconfigAndContext(t *testing.T) {
 	rc := deploytest.Start(t)
 	ns := deploytest.Namespace(t, rc)
-	kc, err := clientcmd.LoadFromFile(writeKubeconfig(t, rc))
+	kc, err := clientcmd.LoadFromFile(deploytest.Kubeconfig(t, rc))
 	if err != nil {
 		t.Fatal(err)
 	}

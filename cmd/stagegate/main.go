@@ -104,6 +104,8 @@ what passes, one pull request per target environment.`,
 		newPlanCmd,
 		newGateCmd,
 		newRunCmd,
+		newApplyCmd,
+		newDriftCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}

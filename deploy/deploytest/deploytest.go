@@ -16,6 +16,8 @@
 package deploytest
 
 import (
+	"path/filepath"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +26,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -124,4 +129,20 @@ func dnsLabel(s string, n int) string {
 		out = out[:n]
 	}
 	return strings.Trim(out, "-")
+}
+
+// Kubeconfig writes a kubeconfig whose current context reaches rc, for code that connects the
+// way users do (deploy.Connect, the CLI), and returns its path.
+func Kubeconfig(t testing.TB, rc *rest.Config) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: rc.Host, CertificateAuthorityData: rc.CAData}
+	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{ClientCertificateData: rc.CertData, ClientKeyData: rc.KeyData, Token: rc.BearerToken}
+	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test"}
+	kc.CurrentContext = "test"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
