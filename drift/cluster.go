@@ -2,7 +2,6 @@ package drift
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,32 +59,15 @@ func (l Live) Get(ctx context.Context, gvk schema.GroupVersionKind, namespace, n
 // Inventory lists the objects deploy recorded in the environment's inventory ConfigMap; none
 // before the first apply.
 func (l Live) Inventory(ctx context.Context, pipeline, env string) ([]Ref, error) {
-	cm := &unstructured.Unstructured{}
-	cm.SetAPIVersion("v1")
-	cm.SetKind("ConfigMap")
-	key := client.ObjectKey{Namespace: l.InventoryNamespace, Name: deploy.InventoryName(pipeline, env)}
-	if err := l.Cluster.Client().Get(ctx, key, cm); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, nil
-		}
+	entries, err := deploy.Inventory(ctx, l.Cluster, deploy.ApplyOptions{Pipeline: pipeline, Env: env, InventoryNamespace: l.InventoryNamespace})
+	if err != nil {
 		return nil, err
-	}
-	// The inventory's format is deploy's (inventory.go): a JSON list under objects.json.
-	raw, _, _ := unstructured.NestedString(cm.Object, "data", "objects.json")
-	if raw == "" {
-		return nil, nil
-	}
-	var entries []struct {
-		APIVersion, Kind, Namespace, Name string
-	}
-	if err := json.Unmarshal([]byte(raw), &entries); err != nil {
-		return nil, fmt.Errorf("inventory %s: %w", key, err)
 	}
 	refs := make([]Ref, 0, len(entries))
 	for _, e := range entries {
 		gv, err := schema.ParseGroupVersion(e.APIVersion)
 		if err != nil {
-			return nil, fmt.Errorf("inventory %s: %w", key, err)
+			return nil, fmt.Errorf("inventory of %s/%s: %w", pipeline, env, err)
 		}
 		refs = append(refs, Ref{GVK: gv.WithKind(e.Kind), Namespace: e.Namespace, Name: e.Name})
 	}
