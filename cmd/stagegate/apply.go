@@ -33,21 +33,7 @@ Exit codes: 0 applied (or, with --dry-run, would apply), 1 an error or an object
   stagegate apply --config stagegate.yaml --env staging --prune --wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %q: want text or json", output)
-			}
-			if env == "" {
-				return errors.New("--env is required")
-			}
-			p, err := c.pipeline(pipeline)
-			if err != nil {
-				return err
-			}
-			e, cluster, err := c.connect(cmd, p, env, qps)
-			if err != nil {
-				return err
-			}
-			r, err := controller.RenderEnv(cmd.Context(), p, env, ref, c.controllerOptions())
+			p, e, cluster, r, err := c.clusterEnv(cmd, pipeline, env, ref, output, qps)
 			if err != nil {
 				return err
 			}
@@ -73,20 +59,36 @@ Exit codes: 0 applied (or, with --dry-run, would apply), 1 an error or an object
 	return cmd
 }
 
-// connect finds the environment and connects to its cluster.
-func (c *cli) connect(cmd *cobra.Command, p config.Pipeline, env string, qps float32) (*config.Environment, *deploy.Cluster, error) {
+// clusterEnv is what apply and drift start from: the checked flags, the environment, a
+// connection to its cluster, and its rendering at ref (the branch head when empty).
+func (c *cli) clusterEnv(cmd *cobra.Command, pipeline, env, ref, output string, qps float32) (config.Pipeline, *config.Environment, *deploy.Cluster, controller.Rendering, error) {
+	var (
+		p config.Pipeline
+		r controller.Rendering
+	)
+	if output != "text" && output != "json" {
+		return p, nil, nil, r, fmt.Errorf("-o %q: want text or json", output)
+	}
+	if env == "" {
+		return p, nil, nil, r, errors.New("--env is required")
+	}
+	p, err := c.pipeline(pipeline)
+	if err != nil {
+		return p, nil, nil, r, err
+	}
 	e, err := p.LookupEnv(env)
 	if err != nil {
-		return nil, nil, err
+		return p, nil, nil, r, err
 	}
 	if e.Cluster == nil {
-		return nil, nil, fmt.Errorf("environment %s has no cluster: set spec.environments[].cluster (kubeconfig, context) in %s", env, c.configPath)
+		return p, nil, nil, r, fmt.Errorf("environment %s has no cluster: set spec.environments[].cluster (kubeconfig, context) in %s", env, c.configPath)
 	}
 	cluster, err := deploy.Connect(cmd.Context(), *e.Cluster, deploy.Options{QPS: qps, Burst: int(2 * qps)})
 	if err != nil {
-		return nil, nil, fmt.Errorf("environment %s: %w; check its cluster (kubeconfig, context) in %s", env, err, c.configPath)
+		return p, nil, nil, r, fmt.Errorf("environment %s: %w; check its cluster (kubeconfig, context) in %s", env, err, c.configPath)
 	}
-	return e, cluster, nil
+	r, err = controller.RenderEnv(cmd.Context(), p, env, ref, c.controllerOptions())
+	return p, e, cluster, r, err
 }
 
 func writeApply(c *cli, res deploy.Result, sha, output string) error {

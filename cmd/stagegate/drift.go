@@ -1,12 +1,8 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
-	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/drift"
 )
 
@@ -28,21 +24,7 @@ Exit codes: 0 in sync, 2 drift found, 1 error.`,
   stagegate drift --config stagegate.yaml --env prod -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %q: want text or json", output)
-			}
-			if env == "" {
-				return errors.New("--env is required")
-			}
-			p, err := c.pipeline(pipeline)
-			if err != nil {
-				return err
-			}
-			e, cluster, err := c.connect(cmd, p, env, qps)
-			if err != nil {
-				return err
-			}
-			r, err := controller.RenderEnv(cmd.Context(), p, env, "", c.controllerOptions())
+			p, e, cluster, r, err := c.clusterEnv(cmd, pipeline, env, "", output, qps)
 			if err != nil {
 				return err
 			}
