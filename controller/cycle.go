@@ -291,7 +291,14 @@ func (c *Controller) commit(ctx context.Context, p *promotion) error {
 		return err
 	}
 	p.sha = sha
-	if current := p.heads[p.branch]; current != sha {
+	current := p.heads[p.branch]
+	if current != sha && c.sameRebaseCommit(p, current) {
+		// An earlier cycle put the rebase merge's commit there (see merge): the same promotion
+		// with the full trailers. Keep it; pushing the plain one back would only churn the branch.
+		p.sha = current
+		return nil
+	}
+	if current != sha {
 		if err := c.Mirror.Push(ctx, p.branch, sha, current); err != nil {
 			return err
 		}
@@ -507,7 +514,8 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 		method = p.to.Promote.MergeMethod
 	}
 	title := fmt.Sprintf("%s (#%d)", Title(p.plan), p.request.Number)
-	msg, err := gitsource.FormatMessage(title, p.plan.Source.Name+" → "+p.to.Branch, c.mergeTrailers(p))
+	summary, trailers := p.plan.Source.Name+" → "+p.to.Branch, c.mergeTrailers(p)
+	msg, err := gitsource.FormatMessage(title, summary, trailers)
 	if err != nil {
 		return err
 	}
@@ -523,6 +531,19 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 		log.Info("not merged: the target branch moved since it was gated; the next cycle re-plans", "target", remote[p.to.Branch])
 		return nil
 	}
+	if method == "rebase" {
+		// GitHub takes no message for a rebase merge: the commit that lands is the request's
+		// head. Make that head the same promotion with the full message first.
+		err := c.rebaseCommit(ctx, p, title, summary, trailers)
+		var lease *gitsource.LeaseError
+		if errors.As(err, &lease) {
+			log.Info("not merged: the promotion branch moved since it was gated; the next cycle gates the new head")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 	_, body, _ := strings.Cut(msg, "\n\n") // GitHub takes the title and the rest apart
 	merged, err := c.Forge.Merge(ctx, p.request.Number, gitsource.MergeOptions{
 		SHA: p.sha, Method: gitsource.MergeMethod(method), Title: title, Message: body,
@@ -537,6 +558,61 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 	}
 	log.Info("promotion merged", "merge", merged, "method", method)
 	return nil
+}
+
+// rebaseCommit makes the request's head the promotion commit with the merge's title, body and
+// trailers as its message (same parent, same tree, so approvals of the plain commit still count:
+// see gates.ForgeFacts EquivalentSHAs), pushed with a lease on the head that was gated and given
+// the same statuses. Deterministic like the plain commit, so two agents write the same one.
+func (c *Controller) rebaseCommit(ctx context.Context, p *promotion, title, body string, trailers []gitsource.Trailer) error {
+	msg, err := gitsource.FormatMessage(title, body, trailers)
+	if err != nil {
+		return err
+	}
+	head, err := c.Mirror.Commit(p.sha)
+	if err != nil {
+		return err
+	}
+	if head.Message == msg {
+		return nil
+	}
+	sha, err := c.Mirror.WritePromotion(ctx, gitsource.Promotion{
+		Target: p.to.Branch, ParentSHA: p.plan.Target.SHA,
+		SourceBranch: p.from.Branch, SourceSHA: p.plan.Source.SHA,
+		Subject: title, Body: body, Trailers: trailers,
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.Mirror.Push(ctx, p.branch, sha, p.sha); err != nil {
+		return err
+	}
+	c.log().Info("promotion commit with the merge trailers pushed for a rebase merge", "env", p.to.Name, "sha", sha, "branch", p.branch)
+	p.sha = sha
+	p.report.Revision = sha
+	return c.report(ctx, p)
+}
+
+// sameRebaseCommit reports whether sha is the promotion p plans, written for a rebase merge:
+// the same parent and tree as the plain promotion commit and trailers naming the same source
+// and rendering.
+func (c *Controller) sameRebaseCommit(p *promotion, sha string) bool {
+	if sha == "" || p.to.Promote == nil || p.to.Promote.MergeMethod != "rebase" {
+		return false
+	}
+	if same, err := c.Mirror.Equivalent(p.sha, sha); err != nil || !same {
+		return false
+	}
+	cm, err := c.Mirror.Commit(sha)
+	if err != nil {
+		return false
+	}
+	var source, rendered bool
+	for _, t := range gitsource.Trailers(cm.Message) {
+		source = source || t.Key == gitsource.TrailerSource && t.Value == p.plan.Source.Name+"@"+p.plan.Source.SHA
+		rendered = rendered || t.Key == gitsource.TrailerRendered && t.Value == p.plan.ProposedDigest
+	}
+	return source && rendered
 }
 
 // mergeTrailers record what was promoted and why it was allowed to merge. The agent passes them
