@@ -172,6 +172,16 @@ type Cluster struct {
 	// ConfigMap stagegate-inventory-<pipeline>-<env>), which pruning and drift read. It must
 	// exist or be one of the environment's objects. Default "default".
 	InventoryNamespace string `json:"inventoryNamespace,omitempty"`
+	// Prune makes the agent delete, when it applies, the objects it applied before that the
+	// branch no longer renders (never those annotated stagegate.dev/prune: disabled).
+	// Default false: removed objects stay and drift reports them as extra.
+	Prune bool `json:"prune,omitempty"`
+	// Wait makes the agent's apply wait for workloads to roll out (kstatus) before it posts the
+	// stagegate/deploy status, so a soak gate counts from a finished rollout. Default false: the
+	// status is posted once the apply is accepted.
+	Wait bool `json:"wait,omitempty"`
+	// ReadyTimeout bounds that wait; objects not ready by then fail the deploy. Default 5m.
+	ReadyTimeout Duration `json:"readyTimeout,omitempty"`
 }
 
 // DefaultInventoryNamespace is where the inventory lives when cluster.inventoryNamespace is unset.

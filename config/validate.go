@@ -139,6 +139,9 @@ func validate(p *Pipeline) []Problem {
 			}
 			c.promote(at+".promote", *env.Promote)
 		}
+		if env.Cluster != nil && env.Cluster.ReadyTimeout.Duration < 0 {
+			c.add(at+".cluster.readyTimeout", "%s is negative; leave it out for the default 5m", fmtDuration(env.Cluster.ReadyTimeout.Duration))
+		}
 		if env.Drift != nil {
 			if env.Cluster == nil {
 				c.add(at+".drift", "needs a cluster to compare with; add cluster (kubeconfig, context) to this environment or remove drift")

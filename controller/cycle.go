@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/gates"
@@ -39,6 +40,9 @@ type Controller struct {
 	ConfigFile string
 	// CommitURL links commits in request bodies ("" for none).
 	CommitURL func(sha string) string
+	// Clusters connects to environments' clusters: environments with a cluster are applied when
+	// their branch moves, and the drift and dry-run gates ask them. Nil: no cluster is touched.
+	Clusters ClusterFunc
 	// Now is the clock the gates judge by. Default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -49,6 +53,7 @@ type Controller struct {
 	mu      sync.Mutex
 	settled map[string]settledKey
 	reports map[string]gates.Report // the last gate report per target environment
+	applied map[string]string       // the head this agent last applied, per environment
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -85,12 +90,15 @@ type promotion struct {
 	input    gates.Input
 	report   gates.Report
 	done     bool // a step settled this environment for this cycle
+	merged   bool // the agent merged it: the target branch moved
 }
 
 type step func(ctx context.Context, p *promotion) error
 
-// Cycle runs one cycle: fetch, then for each environment after the first: plan, settle
-// (nothing to promote, or a request a person closed), commit, gather, gate, propose, report, merge.
+// Cycle runs one cycle: fetch, apply the environments whose branch moved (those with a
+// cluster), then for each environment after the first: plan, settle (nothing to promote, or a
+// request a person closed), commit, gather, gate, propose, report, merge; when it merged, fetch
+// and apply again so the target runs the promotion without waiting for the next cycle.
 // An environment's failure does not stop the next one; the errors are joined.
 func (c *Controller) Cycle(ctx context.Context) error {
 	envs := c.Pipeline.Spec.Environments
@@ -99,6 +107,10 @@ func (c *Controller) Cycle(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	if err := c.deployAll(ctx, heads); err != nil {
+		errs = append(errs, err)
+	}
+	merged := false
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name)}
 		for _, s := range []step{c.planStep, c.settle, c.unchanged, c.commit, c.gather, c.gate, c.propose, c.report, c.merge, c.remember} {
@@ -109,6 +121,14 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			if p.done {
 				break
 			}
+		}
+		merged = merged || p.merged
+	}
+	if merged && c.Clusters != nil {
+		if heads, err := c.fetch(ctx); err != nil {
+			errs = append(errs, err)
+		} else if err := c.deployAll(ctx, heads); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -557,6 +577,7 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 		return err
 	}
 	log.Info("promotion merged", "merge", merged, "method", method)
+	p.merged = true
 	return nil
 }
 
@@ -654,10 +675,7 @@ func (c *Controller) planCommand() string {
 }
 
 func (c *Controller) statusURL(p *promotion) string {
-	if c.PublicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(c.PublicURL, "/") + "/pipelines/" + c.Pipeline.Metadata.Name + "/" + p.to.Name
+	return c.envURL(p.to.Name)
 }
 
 func (c *Controller) approvalTeams(env config.Environment) []string {
@@ -692,13 +710,19 @@ func overall(r gates.Report) string {
 	return oneLine(fmt.Sprintf("%d gates: %d passed, %d pending, %d failed", len(r.Results), n[gates.Pass], n[gates.Pending], n[gates.Fail]))
 }
 
-// oneLine fits a summary into a commit status description (GitHub keeps 140 characters).
+// oneLine fits a summary into a commit status description: GitHub keeps 140 characters; cut
+// to 140 bytes, which holds for any way of counting them.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 140 {
-		s = string(r[:139]) + "…"
+	if len(s) <= 140 {
+		return s
 	}
-	return s
+	const ellipsis = "…"
+	cut := 140 - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
 }
 
 // appendAuthor adds a commit author's name, email and the login GitHub's noreply addresses

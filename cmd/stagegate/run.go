@@ -16,6 +16,7 @@ import (
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/controller"
+	"github.com/stagegate-dev/stagegate/deploy"
 	"github.com/stagegate-dev/stagegate/gates"
 	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/gitsource/github"
@@ -39,7 +40,8 @@ func newRunCmd(c *cli) *cobra.Command {
 		Short: "Run the agent: promote every pipeline on its interval and on webhooks",
 		Long: `run cycles every pipeline of the config on its interval: fetch, render, gate, open or update one
 promotion request per target environment, post a status per gate, and merge when the environment
-promotes automatically and every gate passes. GitHub webhooks (push, pull_request) posted to
+promotes automatically and every gate passes. Environments with a cluster are applied when their
+branch moves, with a stagegate/deploy status on the applied commit. GitHub webhooks (push, pull_request) posted to
 /hooks/github start a cycle at once. SIGTERM lets a cycle under way finish its step, then exits.
 
 --once runs one cycle of every pipeline and exits: 0 when every cycle succeeded, 1 otherwise.`,
@@ -168,6 +170,7 @@ func (c *cli) controllerFor(ctx context.Context, p config.Pipeline, f runFlags, 
 		Pipeline: p, Mirror: m, Forge: forge, Gates: sets,
 		PublicURL: f.publicURL, ConfigRevision: revision, ConfigFile: c.configPath,
 		CommitURL: commitURL, Log: c.log,
+		Clusters: controller.Clusters(deploy.Options{}),
 	}, nil
 }
 
