@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/stagegate-dev/stagegate/config"
 )
 
@@ -27,11 +29,18 @@ const (
 // CycleFunc runs one cycle of one pipeline.
 type CycleFunc func(ctx context.Context, p config.Pipeline) error
 
+// DriftFunc scans one environment of a pipeline for drift.
+type DriftFunc func(ctx context.Context, p config.Pipeline, env string) error
+
 // Agent runs every pipeline's cycle on its interval, and at once when triggered (a webhook),
 // with at most Concurrency cycles at a time and never two of the same pipeline at once.
 type Agent struct {
-	Pipelines   []config.Pipeline
-	Cycle       CycleFunc
+	Pipelines []config.Pipeline
+	Cycle     CycleFunc
+	// Drift runs on each environment's drift.schedule (nil: no scheduled scans). A scan and a
+	// cycle of the same pipeline never run at once: a correction must not apply an older head
+	// over the one a cycle is applying.
+	Drift       DriftFunc
 	Concurrency int           // default DefaultConcurrency
 	Grace       time.Duration // default DefaultGrace
 	Timeout     time.Duration // one cycle's deadline; default DefaultCycleTimeout
@@ -39,6 +48,7 @@ type Agent struct {
 
 	once     sync.Once
 	triggers map[string]chan string
+	busy     map[string]chan struct{} // per pipeline, held by its cycle or a drift scan
 	slots    chan struct{}
 }
 
@@ -58,8 +68,10 @@ func (a *Agent) init() {
 		}
 		a.slots = make(chan struct{}, a.Concurrency)
 		a.triggers = make(map[string]chan string, len(a.Pipelines))
+		a.busy = make(map[string]chan struct{}, len(a.Pipelines))
 		for _, p := range a.Pipelines {
 			a.triggers[p.Metadata.Name] = make(chan string, 1)
+			a.busy[p.Metadata.Name] = make(chan struct{}, 1)
 		}
 	})
 }
@@ -90,9 +102,39 @@ func (a *Agent) Run(ctx context.Context) error {
 			defer wg.Done()
 			a.loop(ctx, p)
 		}()
+		for _, e := range p.Spec.Environments {
+			if e.Drift == nil || a.Drift == nil {
+				continue
+			}
+			sched, err := config.ParseSchedule(e.Drift.Schedule)
+			if err != nil { // config.Load refuses it; a Pipeline built in code may not have been loaded
+				a.Log.Error("no drift scans: bad drift.schedule", "pipeline", p.Metadata.Name, "env", e.Name, "err", err)
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a.driftLoop(ctx, p, e.Name, sched)
+			}()
+		}
 	}
 	wg.Wait()
 	return nil
+}
+
+// driftLoop scans env at each time its schedule names, until ctx is done. A scan that is due
+// while the pipeline is busy waits for it; scans that fall due meanwhile are folded into one.
+func (a *Agent) driftLoop(ctx context.Context, p config.Pipeline, env string, sched cron.Schedule) {
+	for {
+		timer := time.NewTimer(time.Until(sched.Next(time.Now())))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		_ = a.slot(ctx, p, "drift scan", []any{"env", env}, func(ctx context.Context) error { return a.Drift(ctx, p, env) })
+	}
 }
 
 // Once runs one cycle of every pipeline (bounded by Concurrency) and returns their errors joined.
@@ -148,9 +190,22 @@ func (a *Agent) loop(ctx context.Context, p config.Pipeline) {
 	}
 }
 
-// cycle runs one cycle in a slot. Its context outlives ctx by Grace, so shutdown lets a step
-// finish; the error is logged here, where it stops travelling.
+// cycle runs one cycle of p in a slot.
 func (a *Agent) cycle(ctx context.Context, p config.Pipeline, reason string) error {
+	return a.slot(ctx, p, "cycle", []any{"reason", reason}, func(ctx context.Context) error { return a.Cycle(ctx, p) })
+}
+
+// slot runs fn (kind is "cycle" or "drift scan", attrs say more in its log lines) in a
+// concurrency slot, once p is not busy. Its context outlives ctx by Grace, so shutdown lets a
+// step finish; the error is logged here, where it stops travelling.
+func (a *Agent) slot(ctx context.Context, p config.Pipeline, kind string, attrs []any, fn func(context.Context) error) error {
+	busy := a.busy[p.Metadata.Name]
+	select {
+	case busy <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-busy }()
 	select {
 	case a.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -166,13 +221,13 @@ func (a *Agent) cycle(ctx context.Context, p config.Pipeline, reason string) err
 	})
 	defer stop()
 
-	log := a.Log.With("pipeline", p.Metadata.Name)
+	log := a.Log.With("pipeline", p.Metadata.Name).With(attrs...)
 	start := time.Now()
-	err := a.Cycle(cctx, p)
+	err := fn(cctx)
 	if err != nil {
-		log.Error("cycle failed", "reason", reason, "took", time.Since(start).Round(time.Millisecond), "err", err)
+		log.Error(kind+" failed", "took", time.Since(start).Round(time.Millisecond), "err", err)
 		return err
 	}
-	log.Debug("cycle done", "reason", reason, "took", time.Since(start).Round(time.Millisecond))
+	log.Debug(kind+" done", "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
