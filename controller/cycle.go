@@ -43,6 +43,8 @@ type Controller struct {
 	// Clusters connects to environments' clusters: environments with a cluster are applied when
 	// their branch moves, and the drift and dry-run gates ask them. Nil: no cluster is touched.
 	Clusters ClusterFunc
+	// Metrics records what the controller sees (drift); nil records nothing.
+	Metrics *Metrics
 	// Now is the clock the gates judge by. Default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
