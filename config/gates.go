@@ -27,6 +27,10 @@ type Gates struct {
 	Window    *WindowGate    `json:"window,omitempty"`
 	Soak      *SoakGate      `json:"soak,omitempty"`
 	Lineage   *LineageGate   `json:"lineage,omitempty"`
+	// The gates that ask the target environment's cluster (gates_cluster.go); an environment
+	// that runs them needs cluster.
+	Drift  *DriftGate  `json:"drift,omitempty"`
+	DryRun *DryRunGate `json:"dryRun,omitempty"`
 }
 
 // Severity of a finding, or "off" in an override.
@@ -138,8 +142,9 @@ func (g Gates) validate(path string) []error {
 	add := func(p, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", p, fmt.Sprintf(format, args...)))
 	}
-	severity := func(gate string, c GateCommon) {
-		p := path + "." + gate + ".severity"
+	// severityAt checks the overrides of the gate named gate, whose config key is key.
+	severityAt := func(key, gate string, c GateCommon) {
+		p := path + "." + key + ".severity"
 		for _, id := range sortedCheckIDs(c.Severity) {
 			// waiver/ checks are the framework's own, reported in whichever gate a waiver names.
 			if !strings.HasPrefix(id, gate+"/") && !strings.HasPrefix(id, "waiver/") {
@@ -152,6 +157,7 @@ func (g Gates) validate(path string) []error {
 			}
 		}
 	}
+	severity := func(gate string, c GateCommon) { severityAt(gate, gate, c) }
 	if g.Schema != nil {
 		severity("schema", g.Schema.GateCommon)
 	}
@@ -214,6 +220,7 @@ func (g Gates) validate(path string) []error {
 		}
 	}
 	errs = append(errs, g.validateForge(path, severity)...)
+	g.validateCluster(severityAt)
 	return errs
 }
 

@@ -148,6 +148,11 @@ func validate(p *Pipeline) []Problem {
 			}
 			c.drift(at+".drift", *env.Drift)
 		}
+		if env.Cluster == nil {
+			for _, key := range env.Gates.clusterGates() {
+				c.add(at+".gates."+key, "needs a cluster to ask; add cluster (kubeconfig, context) to environment %s or remove gates.%s", env.Name, key)
+			}
+		}
 		c.gates(at+".gates", env.Gates)
 	}
 	return c.problems

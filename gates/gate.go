@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/drift"
 	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/render"
 )
@@ -84,8 +85,56 @@ type ForgeFacts struct {
 	MissingPaths      []string
 }
 
-// ClusterFacts are what the target cluster says. Filled in by the deploy and drift steps.
-type ClusterFacts struct{}
+// ClusterFacts are what the target environment's cluster says, gathered by the agent before the
+// gates run. The drift and dry-run gates read them.
+type ClusterFacts struct {
+	// Unreachable says why the target cluster could not be asked ("" when it answered); the
+	// cluster gates are then Pending with it.
+	Unreachable string
+	// Drift is a drift scan (drift.Detect) of the target environment's current rendering, its
+	// branch head, against its cluster; nil when not scanned. Differences the environment's
+	// drift.ignore rules cover are not drift and are not in it.
+	Drift *drift.Report
+	// DryRun is what the cluster's server-side dry-run of the promotion's rendered objects
+	// rejected; nil when not run.
+	DryRun *DryRunFacts
+}
+
+// DryRunFacts are the result of a server-side dry-run apply of every rendered object.
+type DryRunFacts struct {
+	// Rejections are the objects the API server refused, in rendered order; empty when it
+	// accepted all of them.
+	Rejections []Rejection
+}
+
+// Rejection is one object the API server refused in a dry-run.
+type Rejection struct {
+	// Object is the rendered object (Ref of it, so File says where it came from).
+	Object ObjectRef
+	Reason RejectionReason
+	// Field is the field path when the server names one (immutable fields, schema errors), as
+	// findings write paths ("spec.selector").
+	Field string
+	// Message is the API server's message.
+	Message string
+}
+
+// RejectionReason sorts an API server's refusal by what the user has to do about it.
+type RejectionReason string
+
+// Rejection reasons.
+const (
+	// RejectionAdmission: an admission webhook or policy (ValidatingAdmissionPolicy, Kyverno,
+	// Gatekeeper, a quota) denied the object.
+	RejectionAdmission RejectionReason = "admission"
+	// RejectionSchema: the object does not validate against its type's schema (HTTP 422 with
+	// field errors, an unknown field under strict field validation).
+	RejectionSchema RejectionReason = "schema"
+	// RejectionImmutable: the change touches a field that cannot change once the object exists.
+	RejectionImmutable RejectionReason = "immutable"
+	// RejectionOther: any other refusal (a missing namespace, a conflict, an unknown kind).
+	RejectionOther RejectionReason = "other"
+)
 
 // ObjectRef names the object a finding is about and where it came from.
 type ObjectRef struct {

@@ -151,19 +151,36 @@ func compile(g config.Gates, promote *config.Promote, path string) (*Set, []erro
 		gates = append(gates, newLineage(c))
 		commons["lineage"] = c.GateCommon
 	}
+	if g.DryRun != nil {
+		gates = append(gates, newDryRun(*g.DryRun))
+		commons["dry-run"] = g.DryRun.GateCommon
+	}
+	if g.Drift != nil {
+		gates = append(gates, newDrift(*g.Drift))
+		commons["drift"] = g.Drift.GateCommon
+	}
 	s := New(gates...)
 	for _, gt := range gates {
 		name := gt.Name()
 		for id, sev := range commons[name].Severity {
 			_, listsChecks := gt.(Checker)
 			if _, known := s.checks[id]; listsChecks && !known && !strings.HasPrefix(id, "waiver/") {
-				errs = append(errs, fmt.Errorf("%s.%s.severity.%s: no such check; %s", path, name, id, knownChecks(s, name)))
+				errs = append(errs, fmt.Errorf("%s.%s.severity.%s: no such check; %s", path, configKey(name), id, knownChecks(s, name)))
 				continue
 			}
 			s.overrides[id] = sev
 		}
 	}
 	return s, errs
+}
+
+// configKey is the key under gates: of the gate named name: its name, except where a name is
+// not a YAML identifier in the config's camelCase (dry-run is dryRun).
+func configKey(name string) string {
+	if name == "dry-run" {
+		return "dryRun"
+	}
+	return name
 }
 
 func knownChecks(s *Set, gate string) string {
@@ -177,19 +194,29 @@ func knownChecks(s *Set, gate string) string {
 	return "the " + gate + " gate's checks are " + strings.Join(ids, ", ")
 }
 
+// factSummary is implemented by gates whose summary states facts that stay true whatever
+// overrides and waivers do to their findings ("3 objects drifted from env/prod: 2 drifted, 1
+// extra"): Evaluate keeps it instead of counting findings, and adds the counts when the
+// verdict changed.
+type factSummary interface{ keepsSummary() }
+
 // forgeGate is implemented by gates that judge a promotion request (reviews, statuses, deploy
 // times, the target's history) rather than rendered objects: without the facts the agent
 // gathers for a request they can only wait or pass vacuously.
 type forgeGate interface{ needsForge() }
 
-// WithoutForge returns the set without the gates that need a promotion request, and their names.
-// `stagegate gate` runs it: it judges a rendering, and there is no request to judge.
+// WithoutForge returns the set without the gates that need facts only the agent gathers, and
+// their names: those that judge a promotion request (approvals, checks, soak, lineage) and those
+// that ask the target cluster (dry-run, drift). `stagegate gate` runs it: it judges a
+// rendering, with no request to judge and no cluster to ask.
 func (s *Set) WithoutForge() (*Set, []string) {
 	out := *s
 	out.gates = nil
 	var skipped []string
 	for _, g := range s.gates {
-		if _, ok := g.(forgeGate); ok {
+		_, forge := g.(forgeGate)
+		_, cluster := g.(clusterGate)
+		if forge || cluster {
 			skipped = append(skipped, g.Name())
 			continue
 		}
@@ -233,6 +260,7 @@ func (s *Set) Evaluate(in Input) []Result {
 	for _, g := range s.gates {
 		r := g.Evaluate(in)
 		r.Gate = g.Name()
+		own, said := r.Summary, r.Outcome
 		hadErrors := countUnwaivedErrors(r.Findings) > 0
 		r.Findings = s.override(r.Findings)
 		r.Findings = append(r.Findings, s.override(waivers.apply(g.Name(), s.checks, r.Findings))...)
@@ -241,6 +269,13 @@ func (s *Set) Evaluate(in Input) []Result {
 		if r.Outcome != Fail || hadErrors || r.Summary == "" {
 			// A gate that failed without findings explains itself in its summary; keep it.
 			r.Summary = summarize(r)
+		}
+		if _, ok := g.(factSummary); ok && own != "" {
+			r.Summary = own
+			if r.Outcome != said {
+				// Overrides or waivers changed the verdict: say how, after the facts.
+				r.Summary += "; " + summarize(Result{Outcome: r.Outcome, Findings: r.Findings})
+			}
 		}
 		results = append(results, r)
 	}

@@ -162,10 +162,11 @@ func (c *cli) gateEnv(cmd *cobra.Command, pipeline, env, ref, kubeVersion string
 	if in.KubernetesVersion == "" && r.Env.Gates.APIs != nil {
 		in.KubernetesVersion = r.Env.Gates.APIs.KubernetesVersion
 	}
-	// Approvals, checks, soak and lineage judge a promotion request, which only the agent has.
+	// Approvals, checks, soak and lineage judge a promotion request, dry-run and drift ask the
+	// target cluster: only the agent has a request and asks the cluster.
 	set, skipped := sets[env].WithoutForge()
 	if len(skipped) > 0 {
-		c.log.Warn("not run here: these gates judge a promotion request; stagegate run evaluates them", "env", env, "gates", strings.Join(skipped, ","))
+		c.log.Warn("not run here: these gates judge a promotion request or ask the target cluster; stagegate run evaluates them", "env", env, "gates", strings.Join(skipped, ","))
 	}
 	return in, set, r.SHA, nil
 }

@@ -114,3 +114,37 @@ func TestGateEnvFromConfig(t *testing.T) {
 		t.Errorf("gate with a broken rule: exit %d, stderr %q; want exit 1 naming the rule's path", code, errs)
 	}
 }
+
+// The drift and dry-run gates ask the target cluster, which `stagegate gate` does not: it skips
+// them, with the forge gates, and says so; what it does run still decides the exit code.
+func TestGateEnvSkipsClusterGates(t *testing.T) {
+	_, global := seed(t)
+	cfgPath := global[1]
+	cfg, _ := os.ReadFile(cfgPath)
+	const lastGate = "              message: prod Deployments run at least 2 replicas\n"
+	withCluster := strings.Replace(string(cfg), lastGate, lastGate+"        dryRun: {}\n        drift: {}\n", 1)
+	if withCluster == string(cfg) || !strings.Contains(withCluster, "context: kind-prod") {
+		t.Fatal("the seeded config no longer has prod's gates and cluster this test extends")
+	}
+	if err := os.WriteFile(cfgPath, []byte(withCluster), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := stagegate(t, append([]string{"gate", "--env", "prod", "-o", "json"}, global...)...)
+	if code != exitOK {
+		t.Fatalf("gate prod with cluster gates: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	var report struct{ Results []struct{ Gate string } }
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range report.Results {
+		names = append(names, r.Gate)
+	}
+	if got := strings.Join(names, ","); got != "schema,apis,security,resources,policy" {
+		t.Errorf("gates run: %s; want prod's five object gates, without dry-run and drift", got)
+	}
+	if !strings.Contains(errs, "dry-run,drift") || !strings.Contains(errs, "ask the target cluster") {
+		t.Errorf("stderr does not name the skipped cluster gates:\n%s", errs)
+	}
+}
