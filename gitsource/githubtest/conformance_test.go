@@ -76,6 +76,10 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	c.must(201, "POST", "repos/acme/deploy/statuses/"+head, map[string]any{"state": "success", "context": "stagegate/security", "description": "no findings", "target_url": "https://ci.example/1"})
 	c.must(201, "POST", "repos/acme/deploy/statuses/"+head, map[string]any{"state": "pending"})
+	s.SetLogin(gitsourcetest.AuthorEmail, "tester")
+	c.must(200, "GET", "repos/acme/deploy/commits/"+head, nil)
+	c.must(200, "GET", "repos/acme/deploy/commits/env/dev", nil)
+	c.must(422, "GET", "repos/acme/deploy/commits/"+strings.Repeat("0", 40), nil)
 	c.must(200, "GET", "repos/acme/deploy/commits/"+head+"/status", nil)
 	c.must(404, "GET", "repos/acme/deploy/commits/"+strings.Repeat("0", 40)+"/status", nil)
 	c.must(200, "GET", "repos/acme/deploy/commits/"+head+"/statuses?per_page=1", nil)
@@ -123,6 +127,7 @@ func TestOpenAPIConformance(t *testing.T) {
 		"put /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 404",
 		"put /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 422",
 		"post /repos/{owner}/{repo}/statuses/{sha} 201",
+		"get /repos/{owner}/{repo}/commits/{ref} 200", "get /repos/{owner}/{repo}/commits/{ref} 422",
 		"get /repos/{owner}/{repo}/commits/{ref}/status 200", "get /repos/{owner}/{repo}/commits/{ref}/status 404",
 		"get /repos/{owner}/{repo}/commits/{ref}/statuses 200",
 		"get /repos/{owner}/{repo}/commits/{ref}/check-runs 200",

@@ -34,6 +34,9 @@
 //   - Check runs: list for a ref (filter latest|all, check_name, status).
 //   - Issue comments (create, list) and labels (add, list) on pull requests; labels are created
 //     in the repository on first use.
+//   - Commits: get one (GET …/commits/{ref}; 422 "No commit found for SHA" for a ref that
+//     names none), with author and committer as the accounts their emails belong to (SetLogin;
+//     noreply addresses name their login, noreply@github.com is web-flow), else null.
 //   - git/ref/heads/… and git/ref/tags/…, branches/{branch}: read from the bare repository.
 //   - Team members (GET /orgs/{org}/teams/{slug}/members) and GET /rate_limit.
 //
@@ -56,6 +59,7 @@
 //	s.DismissReview(number, id)
 //	s.AddCheckRun(shaOrBranch, name, status, conclusion)
 //	s.SetTeam(org, slug, members...)
+//	s.SetLogin(email, login)  // commits by email show login as their author or committer
 //	s.FailNext(n, 502, "PUT /repos/acme/deploy/pulls/1/merge")    // 5xx before anything happens
 //	s.FailNextAfter(n, 504, "POST /repos/acme/deploy/pulls")      // 5xx after it happened
 //	s.SecondaryLimit(n, time.Minute, 429)  // 403 or 429 with Retry-After and the secondary-limit body

@@ -28,6 +28,7 @@ var served = map[string][]string{
 	"/repos/{owner}/{repo}/pulls/{pull_number}/reviews":                        {"get"},
 	"/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals": {"put"},
 	"/repos/{owner}/{repo}/statuses/{sha}":                                     {"post"},
+	"/repos/{owner}/{repo}/commits/{ref}":                                      {"get"},
 	"/repos/{owner}/{repo}/commits/{ref}/status":                               {"get"},
 	"/repos/{owner}/{repo}/commits/{ref}/statuses":                             {"get"},
 	"/repos/{owner}/{repo}/commits/{ref}/check-runs":                           {"get"},

@@ -71,6 +71,7 @@ type Server struct {
 	statuses  map[string][]*status   // sha → oldest first
 	checkRuns map[string][]*checkRun // sha → oldest first
 	teams     map[string][]string    // "org/slug" → logins
+	logins    map[string]string      // commit email (lower case) → login, see SetLogin
 	buckets   map[string]*bucket     // login → primary rate limit
 	faults    []fault
 	secondary secondaryLimit
@@ -113,6 +114,7 @@ func New(t testing.TB, opts Options) *Server {
 		statuses:  map[string][]*status{},
 		checkRuns: map[string][]*checkRun{},
 		teams:     map[string][]string{},
+		logins:    map[string]string{},
 		buckets:   map[string]*bucket{},
 		pairs:     map[string]pairFacts{},
 	}
