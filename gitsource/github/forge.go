@@ -52,6 +52,7 @@ type Forge struct {
 	auth        string // where the credential comes from, for errors
 	log         *slog.Logger
 	app         *ghinstallation.Transport // set with App auth: the installation token's source
+	authors     authors                   // CommitAuthor's answers
 }
 
 // New returns the forge for one repository. It does no I/O: the credentials are read, and an
