@@ -35,4 +35,7 @@ type Forge interface {
 	Merge(ctx context.Context, number int, opts gitsource.MergeOptions) (string, error)
 	// TeamMembers lists the logins of a team, named "org/team-slug".
 	TeamMembers(ctx context.Context, team string) ([]string, error)
+	// CommitAuthor returns the login of the account the forge links to the author of commit
+	// sha; "" (not an error) when it links none.
+	CommitAuthor(ctx context.Context, sha string) (string, error)
 }
