@@ -32,6 +32,8 @@ var served = map[string][]string{
 	"/repos/{owner}/{repo}/commits/{ref}/status":                               {"get"},
 	"/repos/{owner}/{repo}/commits/{ref}/statuses":                             {"get"},
 	"/repos/{owner}/{repo}/commits/{ref}/check-runs":                           {"get"},
+	"/repos/{owner}/{repo}/issues":                                             {"get", "post"},
+	"/repos/{owner}/{repo}/issues/{issue_number}":                              {"get", "patch"},
 	"/repos/{owner}/{repo}/issues/{issue_number}/comments":                     {"get", "post"},
 	"/repos/{owner}/{repo}/issues/{issue_number}/labels":                       {"get", "post"},
 	"/repos/{owner}/{repo}/git/ref/{ref}":                                      {"get"},
