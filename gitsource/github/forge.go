@@ -43,8 +43,8 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// Forge is a GitHub repository's pull requests, reviews, statuses and check runs, as the
-// controller's Forge interface wants them.
+// Forge is a GitHub repository's pull requests, reviews, statuses and check runs, issues and
+// commit authors, as the controller's Forge interface wants them.
 type Forge struct {
 	client      *gh.Client
 	owner, repo string
