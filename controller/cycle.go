@@ -338,9 +338,17 @@ func (c *Controller) gather(ctx context.Context, p *promotion) error {
 		SourceHasCluster: p.from.Cluster != nil,
 	}
 	// The authors of the change: the source's commits and, when those are promotions, the
-	// commits of earlier environments they carry.
+	// commits of earlier environments they carry. Names and emails are what Git says; the
+	// forge's account for each commit is what a reviewer is, whatever name they commit under.
 	for _, cm := range append(slices.Clone(p.plan.Commits), p.plan.Carried...) {
 		f.Authors = appendAuthor(f.Authors, cm.Author, cm.AuthorEmail)
+		login, err := c.Forge.CommitAuthor(ctx, cm.SHA)
+		if err != nil {
+			return err
+		}
+		if login != "" && !slices.Contains(f.Authors, login) {
+			f.Authors = append(f.Authors, login)
+		}
 	}
 	if p.request != nil {
 		if !p.reviewed {

@@ -533,6 +533,31 @@ func TestAuthorsOfCarriedCommitsCannotApprove(t *testing.T) {
 	}
 }
 
+// An author whose GitHub login is neither their commit name nor their email is still the
+// author: GitHub links the commit's email to their account.
+func TestAuthorsApprovingUnderTheirLoginDoNotCount(t *testing.T) {
+	w := newWorld(t)
+	w.p.Spec.Environments[1].Promote = &config.Promote{Auto: true, Approvals: 1}
+	w.ctrl = w.controller()
+	w.gh.SetLogin(gitsourcetest.AuthorEmail, "tester")
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	w.gh.AddReview(1, "tester", "APPROVED")
+	w.cycle()
+	if w.gh.PR(1).Merged {
+		t.Fatal("merged on the approval of the change's author, who commits as " + gitsourcetest.AuthorName + " and reviews as tester")
+	}
+	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate/approvals"] != "pending" {
+		t.Errorf("approvals = %q after the author's approval, want pending (0 of 1)", s["stagegate/approvals"])
+	}
+
+	w.gh.AddReview(1, "alice", "APPROVED")
+	w.cycle()
+	if !w.gh.PR(1).Merged {
+		t.Errorf("not merged after alice, who wrote none of it, approved; statuses %v", w.statuses(w.gh.PR(1).HeadSHA))
+	}
+}
+
 func TestATargetThatMovedAfterGatingIsNotMergedInto(t *testing.T) {
 	w := newWorld(t)
 	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")

@@ -21,7 +21,7 @@ type Forge interface {
 	EditRequest(ctx context.Context, number int, title, body string) error
 	// CloseRequest closes a request, leaving comment on it first when not empty.
 	CloseRequest(ctx context.Context, number int, comment string) error
-	// Comment leaves a comment on a request.
+	// Comment leaves a comment on a request or an issue.
 	Comment(ctx context.Context, number int, body string) error
 	// AddLabels adds labels to a request.
 	AddLabels(ctx context.Context, number int, labels ...string) error
@@ -35,4 +35,17 @@ type Forge interface {
 	Merge(ctx context.Context, number int, opts gitsource.MergeOptions) (string, error)
 	// TeamMembers lists the logins of a team, named "org/team-slug".
 	TeamMembers(ctx context.Context, team string) ([]string, error)
+	// CommitAuthor returns the login of the account the forge links to the author of commit
+	// sha; "" (not an error) when it links none.
+	CommitAuthor(ctx context.Context, sha string) (string, error)
+
+	// Issues lists the issues labelled label in the given state, newest first; requests are
+	// not issues here, although GitHub lists pull requests among them.
+	Issues(ctx context.Context, label string, state gitsource.RequestState) ([]gitsource.Issue, error)
+	// OpenIssue opens an issue with labels.
+	OpenIssue(ctx context.Context, title, body string, labels []string) (gitsource.Issue, error)
+	// EditIssue replaces an issue's title and body.
+	EditIssue(ctx context.Context, number int, title, body string) error
+	// CloseIssue closes an issue, leaving comment on it first when not empty.
+	CloseIssue(ctx context.Context, number int, comment string) error
 }

@@ -41,6 +41,20 @@ type Request struct {
 	Closed   time.Time `json:"closed,omitzero"`
 }
 
+// Issue is an issue on the forge: where stagegate reports what no request is for, such as an
+// environment's drift. Issues take the request states: open or closed, "all" only as a filter.
+type Issue struct {
+	Number int          `json:"number"`
+	URL    string       `json:"url"` // the page a person opens
+	Title  string       `json:"title"`
+	Body   string       `json:"body"`
+	State  RequestState `json:"state"`
+	// Author opened the issue: stagegate's own account, or a person who used the same label.
+	Author  string    `json:"author"`
+	Labels  []string  `json:"labels,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
 // NewRequest is what opening a request takes.
 type NewRequest struct {
 	Head, Base  string

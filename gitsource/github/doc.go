@@ -6,7 +6,8 @@
 // per attempt, the X-RateLimit-* budget read from every response, waits for primary and
 // secondary rate limits, bounded retries of 5xx answers for calls that are safe to repeat, and
 // conditional GETs with ETags so that idle polling costs no rate limit. The methods (requests.go,
-// reviews.go, statuses.go, merge.go) map go-github's values and errors onto gitsource's.
+// reviews.go, statuses.go, merge.go, commits.go, issues.go) map go-github's values and errors
+// onto gitsource's.
 //
 // Auth is a token (from an environment variable or a file) or a GitHub App installation, whose
 // tokens come from github.com/bradleyfalzon/ghinstallation. Secrets never appear in errors or logs.

@@ -72,7 +72,7 @@ func (e *APIError) Error() string {
 	case http.StatusNotFound:
 		hint = ": check spec.repo.url and that the credentials can see the repository"
 	case http.StatusForbidden:
-		hint = ": check the token's or the GitHub App's permissions (pull requests, statuses, checks, members: read and write)"
+		hint = ": check the token's or the GitHub App's permissions (pull requests, issues, statuses, checks, contents, members: read and write)"
 	}
 	return fmt.Sprintf("github: %s: %d %s%s", e.Op, e.Status, e.Message, hint)
 }

@@ -43,8 +43,8 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// Forge is a GitHub repository's pull requests, reviews, statuses and check runs, as the
-// controller's Forge interface wants them.
+// Forge is a GitHub repository's pull requests, reviews, statuses and check runs, issues and
+// commit authors, as the controller's Forge interface wants them.
 type Forge struct {
 	client      *gh.Client
 	owner, repo string
@@ -52,6 +52,7 @@ type Forge struct {
 	auth        string // where the credential comes from, for errors
 	log         *slog.Logger
 	app         *ghinstallation.Transport // set with App auth: the installation token's source
+	authors     authors                   // CommitAuthor's answers
 }
 
 // New returns the forge for one repository. It does no I/O: the credentials are read, and an

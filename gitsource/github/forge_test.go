@@ -361,3 +361,30 @@ func TestFailuresAfterTheWriteTookEffect(t *testing.T) {
 		t.Errorf("%d merge calls, want 1", merges)
 	}
 }
+
+// The author of a commit is the account GitHub links to its email; a commit is asked about
+// once.
+func TestCommitAuthorAgainstTheEmulator(t *testing.T) {
+	s, f := emulator(t)
+	ctx := t.Context()
+	head := gitsourcetest.Head(t, s.Repo(), promoteProd)
+	base := gitsourcetest.Head(t, s.Repo(), "env/prod")
+
+	if login, err := f.CommitAuthor(ctx, base); err != nil || login != "" {
+		t.Errorf("CommitAuthor of a commit whose email no account has = %q, %v; want \"\", no error", login, err)
+	}
+	s.SetLogin(gitsourcetest.AuthorEmail, "tester")
+	s.ResetLog()
+	for range 2 {
+		if login, err := f.CommitAuthor(ctx, head); err != nil || login != "tester" {
+			t.Errorf("CommitAuthor = %q, %v; want tester", login, err)
+		}
+	}
+	if n := len(s.Requests()); n != 1 {
+		t.Errorf("two CommitAuthor calls for one commit made %d requests, want 1: %v", n, s.Requests())
+	}
+	var apiErr *github.APIError
+	if _, err := f.CommitAuthor(ctx, strings.Repeat("0", 40)); !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnprocessableEntity {
+		t.Errorf("CommitAuthor of an unknown commit: err = %v, want a 422 *APIError", err)
+	}
+}

@@ -120,8 +120,9 @@ func (f *Forge) CloseRequest(ctx context.Context, number int, comment string) er
 	return f.classify(op("close request #%d", number), err)
 }
 
-// Comment leaves a comment on a pull request. It is not repeated after a 5xx: a second
-// identical comment is worse than a retry by the next cycle.
+// Comment leaves a comment on a pull request or an issue (GitHub comments on both alike). It
+// is not repeated after a 5xx: a second identical comment is worse than a retry by the next
+// cycle.
 func (f *Forge) Comment(ctx context.Context, number int, body string) error {
 	_, _, err := f.client.Issues.CreateComment(repeatable(ctx, false), f.owner, f.repo, number, &gh.IssueComment{Body: &body})
 	return f.classify(op("comment on #%d", number), err)

@@ -77,6 +77,20 @@ type Stats struct {
 
 type repeatableKey struct{}
 
+type uncachedKey struct{}
+
+// uncached marks a GET whose answer the ETag cache should not keep: one asked once (a commit,
+// which never changes and which the caller remembers), that would only push out the answers
+// of the polls the cache is for.
+func uncached(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uncachedKey{}, true)
+}
+
+func isUncached(req *http.Request) bool {
+	v, _ := req.Context().Value(uncachedKey{}).(bool)
+	return v
+}
+
 // repeatable marks a call as safe to send again after a 5xx or no answer: GitHub doing it twice
 // leaves the same result (setting a status, adding labels, editing a title). GET, HEAD, PUT and
 // DELETE are repeatable by HTTP's rules except where a caller says otherwise; POST and PATCH are
@@ -345,7 +359,7 @@ func cacheKey(r *http.Request) string {
 
 // conditional adds If-None-Match to a GET it has an answer for, and returns that answer.
 func (c *etagCache) conditional(r *http.Request) *cached {
-	if r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" {
+	if r.Method != http.MethodGet || r.Header.Get("If-None-Match") != "" || isUncached(r) {
 		return nil
 	}
 	c.mu.Lock()
@@ -362,7 +376,7 @@ func (c *etagCache) conditional(r *http.Request) *cached {
 
 func (c *etagCache) store(r *http.Request, resp *http.Response, body []byte) {
 	etag := resp.Header.Get("ETag")
-	if r.Method != http.MethodGet || resp.StatusCode != http.StatusOK || etag == "" {
+	if r.Method != http.MethodGet || resp.StatusCode != http.StatusOK || etag == "" || isUncached(r) {
 		return
 	}
 	h := resp.Header.Clone()

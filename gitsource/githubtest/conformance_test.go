@@ -66,6 +66,23 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.must(422, "POST", "repos/acme/deploy/issues/"+n+"/labels", map[string]any{"labels": []string{}})
 	c.must(200, "GET", "repos/acme/deploy/issues/"+n+"/labels", nil)
 
+	issue := c.must(201, "POST", "repos/acme/deploy/issues", map[string]any{"title": "Drift in prod", "body": "2 objects", "labels": []string{"stagegate/drift"}}).obj(t)
+	c.must(422, "POST", "repos/acme/deploy/issues", map[string]any{"body": "no title"})
+	issuePath := fmt.Sprintf("repos/acme/deploy/issues/%v", issue["number"])
+	etag = c.must(200, "GET", issuePath, nil).header.Get("ETag")
+	c.must(304, "GET", issuePath, nil, "If-None-Match", etag)
+	c.must(200, "GET", "repos/acme/deploy/issues/"+n, nil) // the pull request's issue
+	c.must(404, "GET", "repos/acme/deploy/issues/999", nil)
+	c.must(200, "PATCH", issuePath, map[string]any{"title": "Drift in prod (3 objects)", "body": "3 objects"})
+	c.must(422, "PATCH", issuePath, map[string]any{"state": "merged"})
+	c.must(404, "PATCH", "repos/acme/deploy/issues/999", map[string]any{"body": "x"})
+	c.must(200, "GET", "repos/acme/deploy/issues?labels=stagegate/drift&state=all&sort=updated&direction=asc&creator=stagegate-bot&per_page=10&page=1", nil)
+	issues := c.must(200, "GET", "repos/acme/deploy/issues", nil)
+	c.must(304, "GET", "repos/acme/deploy/issues", nil, "If-None-Match", issues.header.Get("ETag"))
+	c.must(422, "GET", "repos/acme/deploy/issues?state=nope", nil)
+	c.must(201, "POST", issuePath+"/comments", map[string]any{"body": "resolved"})
+	c.must(200, "PATCH", issuePath, map[string]any{"state": "closed", "state_reason": "completed"})
+
 	approve := s.AddReview(1, "alice", Approved)
 	comment := s.AddReview(1, "bob", Commented)
 	c.must(200, "GET", prPath+"/reviews", nil)
@@ -76,6 +93,10 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	c.must(201, "POST", "repos/acme/deploy/statuses/"+head, map[string]any{"state": "success", "context": "stagegate/security", "description": "no findings", "target_url": "https://ci.example/1"})
 	c.must(201, "POST", "repos/acme/deploy/statuses/"+head, map[string]any{"state": "pending"})
+	s.SetLogin(gitsourcetest.AuthorEmail, "tester")
+	c.must(200, "GET", "repos/acme/deploy/commits/"+head, nil)
+	c.must(200, "GET", "repos/acme/deploy/commits/env/dev", nil)
+	c.must(422, "GET", "repos/acme/deploy/commits/"+strings.Repeat("0", 40), nil)
 	c.must(200, "GET", "repos/acme/deploy/commits/"+head+"/status", nil)
 	c.must(404, "GET", "repos/acme/deploy/commits/"+strings.Repeat("0", 40)+"/status", nil)
 	c.must(200, "GET", "repos/acme/deploy/commits/"+head+"/statuses?per_page=1", nil)
@@ -123,9 +144,16 @@ func TestOpenAPIConformance(t *testing.T) {
 		"put /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 404",
 		"put /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}/dismissals 422",
 		"post /repos/{owner}/{repo}/statuses/{sha} 201",
+		"get /repos/{owner}/{repo}/commits/{ref} 200", "get /repos/{owner}/{repo}/commits/{ref} 422",
 		"get /repos/{owner}/{repo}/commits/{ref}/status 200", "get /repos/{owner}/{repo}/commits/{ref}/status 404",
 		"get /repos/{owner}/{repo}/commits/{ref}/statuses 200",
 		"get /repos/{owner}/{repo}/commits/{ref}/check-runs 200",
+		"get /repos/{owner}/{repo}/issues 200", "get /repos/{owner}/{repo}/issues 304", "get /repos/{owner}/{repo}/issues 422",
+		"post /repos/{owner}/{repo}/issues 201", "post /repos/{owner}/{repo}/issues 422",
+		"get /repos/{owner}/{repo}/issues/{issue_number} 200", "get /repos/{owner}/{repo}/issues/{issue_number} 304",
+		"get /repos/{owner}/{repo}/issues/{issue_number} 404",
+		"patch /repos/{owner}/{repo}/issues/{issue_number} 200", "patch /repos/{owner}/{repo}/issues/{issue_number} 404",
+		"patch /repos/{owner}/{repo}/issues/{issue_number} 422",
 		"get /repos/{owner}/{repo}/issues/{issue_number}/comments 200",
 		"post /repos/{owner}/{repo}/issues/{issue_number}/comments 201",
 		"post /repos/{owner}/{repo}/issues/{issue_number}/comments 404",

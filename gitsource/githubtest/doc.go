@@ -32,8 +32,18 @@
 //     any pending, else success), list (newest first). Refs may be shas, branches
 //     (env/prod, escaped or not) or heads/<branch>.
 //   - Check runs: list for a ref (filter latest|all, check_name, status).
-//   - Issue comments (create, list) and labels (add, list) on pull requests; labels are created
-//     in the repository on first use.
+//   - Issues: create (title, body, labels; 422 without a title or with a body over 65,536
+//     characters), get, update (title, body, state, state_reason, labels, which replace the
+//     issue's; closing records closed_at, closed_by and state_reason completed by default), list
+//     (state, labels, all of which an issue must have, compared without case; creator, sort,
+//     direction, page and per_page). Issues and pull requests share one sequence of numbers,
+//     as on GitHub: every pull request is an issue, listed among the issues with a pull_request
+//     key, and /issues/{n} reads and edits it. /pulls/{n} of a plain issue is 404.
+//   - Issue comments (create, list) and labels (add, list) on issues and pull requests; labels
+//     are created in the repository on first use.
+//   - Commits: get one (GET …/commits/{ref}; 422 "No commit found for SHA" for a ref that
+//     names none), with author and committer as the accounts their emails belong to (SetLogin;
+//     noreply addresses name their login, noreply@github.com is web-flow), else null.
 //   - git/ref/heads/… and git/ref/tags/…, branches/{branch}: read from the bare repository.
 //   - Team members (GET /orgs/{org}/teams/{slug}/members) and GET /rate_limit.
 //
@@ -56,12 +66,14 @@
 //	s.DismissReview(number, id)
 //	s.AddCheckRun(shaOrBranch, name, status, conclusion)
 //	s.SetTeam(org, slug, members...)
+//	s.SetLogin(email, login)  // commits by email show login as their author or committer
 //	s.FailNext(n, 502, "PUT /repos/acme/deploy/pulls/1/merge")    // 5xx before anything happens
 //	s.FailNextAfter(n, 504, "POST /repos/acme/deploy/pulls")      // 5xx after it happened
 //	s.SecondaryLimit(n, time.Minute, 429)  // 403 or 429 with Retry-After and the secondary-limit body
 //	s.SetRateRemaining(login, 0) ; s.RateRemaining(login)         // "" is the default login
 //	s.Requests() ; s.ResetLog()  // method, path, query, status, conditional, login of each request
-//	s.PR(number) ; s.PRs()       // snapshots for assertions
+//	s.AddIssue(login, title, body, labels...)  // an issue a person opened; returns its number
+//	s.PR(number) ; s.PRs() ; s.Issue(number)   // snapshots for assertions
 //
 // AddReview refuses, as GitHub does, an approval or change request by the pull request's
 // author (the test fails with Errorf and no review is added).

@@ -265,9 +265,73 @@ func (s *Server) commitJSON(c commitInfo) map[string]any {
 			"tree":          map[string]any{"sha": c.tree, "url": s.api() + s.repoPath() + "/git/trees/" + c.tree},
 			"verification":  map[string]any{"verified": false, "reason": "unsigned", "payload": nil, "signature": nil, "verified_at": nil},
 		},
-		// Commit authors are Git identities here, not GitHub accounts.
-		"author":    nil,
-		"committer": nil,
+		// GitHub links a Git identity to the account whose verified email it is (SetLogin here),
+		// and shows null when none is.
+		"author":    s.accountJSON(c.author.email),
+		"committer": s.accountJSON(c.committer.email),
 		"parents":   parents,
 	}
+}
+
+// SetLogin links a commit email to a GitHub account, as a user's verified email is linked on
+// GitHub: commits whose author or committer has that email show the login. Emails compare
+// case-insensitively. An empty login removes the link.
+func (s *Server) SetLogin(email, login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if login == "" {
+		delete(s.logins, strings.ToLower(email))
+		return
+	}
+	s.logins[strings.ToLower(email)] = login
+}
+
+// loginFor is the account a commit email belongs to, or "". Besides the emails SetLogin
+// links, GitHub's noreply addresses (login@ and 12345+login@users.noreply.github.com) name
+// their account, and noreply@github.com, which signs GitHub's own merges, is web-flow.
+func (s *Server) loginFor(email string) string {
+	email = strings.ToLower(email)
+	if login, ok := s.logins[email]; ok {
+		return login
+	}
+	if email == committerEmail {
+		return "web-flow"
+	}
+	if local, ok := strings.CutSuffix(email, "@users.noreply.github.com"); ok && local != "" {
+		if _, login, ok := strings.Cut(local, "+"); ok {
+			return login
+		}
+		return local
+	}
+	return ""
+}
+
+// accountJSON is the simple-user a commit email maps to, or null.
+func (s *Server) accountJSON(email string) any {
+	login := s.loginFor(email)
+	if login == "" {
+		return nil
+	}
+	return s.userJSON(login)
+}
+
+// getCommit serves GET /repos/{owner}/{repo}/commits/{ref}: one commit, with the accounts
+// of its author and committer. A ref that names no commit is 422, as on GitHub. The files
+// and stats GitHub adds are not modelled.
+func (s *Server) getCommit(w http.ResponseWriter, r *http.Request, ref string) {
+	sha := s.resolve(ref)
+	if sha == "" {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"message":           "No commit found for SHA: " + ref,
+			"documentation_url": "https://docs.github.com/rest/commits/commits#get-a-commit",
+			"status":            "422",
+		})
+		return
+	}
+	c, err := s.commit(sha)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error(), "")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.commitJSON(c))
 }

@@ -104,3 +104,48 @@ func TestTeams(t *testing.T) {
 	}
 	c.must(404, "GET", "orgs/acme/teams/nobody/members", nil)
 }
+
+func TestGetCommitShowsTheAccountsOfItsIdentities(t *testing.T) {
+	s, c, head := newPromotion(t)
+	login := func(v any) any {
+		if v == nil {
+			return nil
+		}
+		return v.(map[string]any)["login"]
+	}
+
+	// No account has the test identity's email yet: GitHub shows null.
+	got := c.must(200, "GET", "repos/acme/deploy/commits/"+head, nil).obj(t)
+	if got["sha"] != head || got["commit"].(map[string]any)["author"].(map[string]any)["email"] != gitsourcetest.AuthorEmail ||
+		got["author"] != nil || got["committer"] != nil {
+		t.Errorf("unmapped commit: sha %v, author %v, committer %v", got["sha"], got["author"], got["committer"])
+	}
+
+	s.SetLogin(strings.ToUpper(gitsourcetest.AuthorEmail), "tester")
+	for _, ref := range []string{head, head[:12], "promote", "heads/promote"} {
+		got := c.must(200, "GET", "repos/acme/deploy/commits/"+ref, nil).obj(t)
+		if got["sha"] != head || login(got["author"]) != "tester" || login(got["committer"]) != "tester" {
+			t.Errorf("commits/%s: sha %v, author %v, committer %v; want %s by tester", ref, got["sha"], login(got["author"]), login(got["committer"]), head)
+		}
+	}
+	s.SetLogin(gitsourcetest.AuthorEmail, "")
+	if got := c.must(200, "GET", "repos/acme/deploy/commits/"+head, nil).obj(t); got["author"] != nil {
+		t.Errorf("author %v after the link was removed, want null", got["author"])
+	}
+
+	// GitHub's merge commits are authored with the merger's noreply address and committed by
+	// web-flow.
+	openPR(t, c, "promote", "env/prod")
+	merge := c.must(200, "PUT", "repos/acme/deploy/pulls/1/merge", map[string]any{"sha": head}).obj(t)["sha"].(string)
+	got = c.must(200, "GET", "repos/acme/deploy/commits/"+merge, nil).obj(t)
+	if login(got["author"]) != DefaultLogin || login(got["committer"]) != "web-flow" {
+		t.Errorf("merge commit: author %v, committer %v; want %s, web-flow", login(got["author"]), login(got["committer"]), DefaultLogin)
+	}
+
+	for _, ref := range []string{strings.Repeat("0", 40), "nope"} {
+		if msg := c.must(422, "GET", "repos/acme/deploy/commits/"+ref, nil).obj(t)["message"]; msg != "No commit found for SHA: "+ref {
+			t.Errorf("commits/%s: message %q", ref, msg)
+		}
+	}
+	c.must(404, "GET", "repos/acme/other/commits/"+head, nil)
+}

@@ -65,19 +65,25 @@ func (sp *spec) deref(v any) map[string]any {
 
 // operation finds the documented operation for a method and a concrete path. A template
 // matches segment by segment; failing that, a parameter may take several segments, as GitHub
-// routes a {ref} of "heads/a/b" or a {branch} of "env/prod".
+// routes a {ref} of "heads/a/b" or a {branch} of "env/prod". Then the template with the most
+// literal segments wins: commits/env/prod/status is …/commits/{ref}/status, not the commit
+// "env/prod/status".
 func (sp *spec) operation(method, path string) (template string, op map[string]any, pathItem map[string]any) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	paths := sp.doc["paths"].(map[string]any)
+	literals := func(tmpl string) int { return strings.Count(tmpl, "/") - strings.Count(tmpl, "{") }
 	for _, greedy := range []bool{false, true} {
 		for _, tmpl := range sortedKeys(paths) {
 			if !matchTemplate(strings.Split(strings.Trim(tmpl, "/"), "/"), segs, greedy) {
 				continue
 			}
 			pi := paths[tmpl].(map[string]any)
-			if o, ok := pi[strings.ToLower(method)].(map[string]any); ok {
-				return tmpl, o, pi
+			if o, ok := pi[strings.ToLower(method)].(map[string]any); ok && (op == nil || literals(tmpl) > literals(template)) {
+				template, op, pathItem = tmpl, o, pi
 			}
+		}
+		if op != nil {
+			return template, op, pathItem
 		}
 	}
 	return "", nil, nil

@@ -12,23 +12,17 @@ import (
 
 const pullsDocs = "https://docs.github.com/rest/pulls/pulls"
 
-// pull is a pull request. Its head and base shas are read from the bare repository while it is
-// open, so pushes show at once; they freeze when it closes.
+// pull is a pull request: an issue (number, title, body, state, author, labels, comments) with
+// branches. Its head and base shas are read from the bare repository while it is open, so
+// pushes show at once; they freeze when it closes.
 type pull struct {
-	number             int
-	id                 int64
-	title, body        string
+	issue
 	head, base         string // branch names
 	headSHA, baseSHA   string
-	state              string // open or closed
 	draft              bool
-	author             string
-	created, updated   time.Time
-	closed, mergedAt   time.Time
+	mergedAt           time.Time
 	merged             bool
 	mergeSHA, mergedBy string
-	labels             []string
-	comments           []*comment
 	reviews            []*review
 }
 
@@ -88,11 +82,13 @@ func (s *Server) PRs() int {
 	return len(s.pulls)
 }
 
+// pull is pull request number, or nil when there is none (a plain issue has the number, or
+// nothing does).
 func (s *Server) pull(number int) *pull {
-	if number < 1 || number > len(s.pulls) {
-		return nil
+	if i := s.issue(number); i != nil {
+		return i.pull
 	}
-	return s.pulls[number-1]
+	return nil
 }
 
 // refresh re-reads an open pull request's branches from the bare repository, and does what
@@ -208,13 +204,14 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	}
 	t := now()
 	p := &pull{
-		number: len(s.pulls) + 1, id: s.newID(), title: *in.Title, head: head, base: in.Base,
-		headSHA: headSHA, baseSHA: baseSHA, state: "open", draft: in.Draft, author: s.login,
-		created: t, updated: t,
+		issue: issue{number: len(s.issues) + 1, id: s.newID(), title: *in.Title, state: "open", author: s.login, created: t, updated: t},
+		head:  head, base: in.Base, headSHA: headSHA, baseSHA: baseSHA, draft: in.Draft,
 	}
+	p.pull = p
 	if in.Body != nil {
 		p.body = *in.Body
 	}
+	s.issues = append(s.issues, &p.issue)
 	s.pulls = append(s.pulls, p)
 	w.Header().Set("Location", s.api()+s.repoPath()+"/pulls/"+strconv.Itoa(p.number))
 	writeJSON(w, http.StatusCreated, s.pullJSON(p, true))
@@ -256,21 +253,11 @@ func (s *Server) updatePull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.State != nil && *in.State == "open" && p.state == "closed" {
-		if p.merged {
-			writeValidation(w, docs, fieldError{Resource: "PullRequest", Code: "custom", Message: "state cannot be changed. The pull request has been merged."})
-			return
-		}
-		if s.branchHead(p.head) == "" {
-			writeValidation(w, docs, fieldError{Resource: "PullRequest", Code: "custom", Message: "state cannot be changed. The " + p.head + " branch has been deleted."})
-			return
-		}
-		if s.openDuplicate(p.head, p.base, p) != nil {
-			writeValidation(w, docs, fieldError{Resource: "PullRequest", Code: "custom",
-				Message: fmt.Sprintf("A pull request already exists for %s:%s.", s.opts.Owner, p.head)})
+		if msg := s.reopenRefused(p); msg != "" {
+			writeValidation(w, docs, fieldError{Resource: "PullRequest", Code: "custom", Message: msg})
 			return
 		}
 	}
-	t := now()
 	if in.Title != nil {
 		p.title = *in.Title
 	}
@@ -280,17 +267,25 @@ func (s *Server) updatePull(w http.ResponseWriter, r *http.Request) {
 	if in.Base != nil {
 		p.base = *in.Base
 	}
-	if in.State != nil && *in.State != p.state {
-		p.state = *in.State
-		if p.state == "closed" {
-			p.closed = t
-		} else {
-			p.closed = time.Time{}
-		}
+	if in.State != nil {
+		s.setState(&p.issue, *in.State, "")
 	}
-	p.updated = t
+	p.updated = now()
 	s.refresh(p)
 	writeJSON(w, http.StatusOK, s.pullJSON(p, true))
+}
+
+// reopenRefused is GitHub's reason not to reopen a closed pull request, or "".
+func (s *Server) reopenRefused(p *pull) string {
+	switch {
+	case p.merged:
+		return "state cannot be changed. The pull request has been merged."
+	case s.branchHead(p.head) == "":
+		return "state cannot be changed. The " + p.head + " branch has been deleted."
+	case s.openDuplicate(p.head, p.base, p) != nil:
+		return fmt.Sprintf("A pull request already exists for %s:%s.", s.opts.Owner, p.head)
+	}
+	return ""
 }
 
 // listPulls serves GET /repos/{owner}/{repo}/pulls with state, head ("owner:branch"), base,

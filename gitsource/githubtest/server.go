@@ -66,11 +66,13 @@ type Server struct {
 	mu        sync.Mutex
 	nextID    int64
 	userIDs   map[string]int64
-	pulls     []*pull // pulls[n-1] is number n
+	issues    []*issue // issues[n-1] is number n: pull requests are issues, numbered with them
+	pulls     []*pull  // in the order opened
 	labels    map[string]*label
 	statuses  map[string][]*status   // sha → oldest first
 	checkRuns map[string][]*checkRun // sha → oldest first
 	teams     map[string][]string    // "org/slug" → logins
+	logins    map[string]string      // commit email (lower case) → login, see SetLogin
 	buckets   map[string]*bucket     // login → primary rate limit
 	faults    []fault
 	secondary secondaryLimit
@@ -113,6 +115,7 @@ func New(t testing.TB, opts Options) *Server {
 		statuses:  map[string][]*status{},
 		checkRuns: map[string][]*checkRun{},
 		teams:     map[string][]string{},
+		logins:    map[string]string{},
 		buckets:   map[string]*bucket{},
 		pairs:     map[string]pairFacts{},
 	}
@@ -159,10 +162,14 @@ func (s *Server) routes() {
 		"POST " + repo + "/statuses/{sha}":                        s.createStatus,
 		// {ref} may hold slashes (heads/main, env/prod), so the verb is read from its end.
 		"GET " + repo + "/commits/{rest...}":         s.commitsRef,
+		"GET " + repo + "/issues":                    s.listIssues,
+		"POST " + repo + "/issues":                   s.createIssue,
+		"GET " + repo + "/issues/{number}":           s.getIssue,
+		"PATCH " + repo + "/issues/{number}":         s.updateIssue,
 		"GET " + repo + "/issues/{number}/comments":  s.listComments,
 		"POST " + repo + "/issues/{number}/comments": s.createComment,
 		"GET " + repo + "/issues/{number}/labels":    s.listLabels,
-		"POST " + repo + "/issues/{number}/labels":   s.addLabels,
+		"POST " + repo + "/issues/{number}/labels":   s.postLabels,
 		"GET " + repo + "/git/ref/{ref...}":          s.getRef,
 		"GET " + repo + "/branches/{branch...}":      s.getBranch,
 		"GET /orgs/{org}/teams/{slug}/members":       s.listTeamMembers,

@@ -91,8 +91,9 @@ func combinedState(latest []*status) string {
 	return state
 }
 
-// commitsRef routes GET …/commits/{ref}/status, …/statuses and …/check-runs, where ref is a
-// sha, a branch, heads/<branch> or tags/<tag>, slashes and all, as GitHub takes it.
+// commitsRef routes GET …/commits/{ref}/status, …/statuses and …/check-runs, and the commit
+// itself (…/commits/{ref}), where ref is a sha, a branch, heads/<branch> or tags/<tag>,
+// slashes and all, as GitHub takes it.
 func (s *Server) commitsRef(w http.ResponseWriter, r *http.Request) {
 	rest := r.PathValue("rest")
 	for suffix, h := range map[string]func(http.ResponseWriter, *http.Request, string){
@@ -103,7 +104,7 @@ func (s *Server) commitsRef(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest")
+	s.getCommit(w, r, rest)
 }
 
 // combinedStatus serves GET …/commits/{ref}/status.
