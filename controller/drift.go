@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/deploy"
 	"github.com/stagegate-dev/stagegate/drift"
+	"github.com/stagegate-dev/stagegate/gates"
 	"github.com/stagegate-dev/stagegate/gitsource"
 )
 
@@ -132,5 +134,96 @@ func mode(env config.Environment) config.DriftMode {
 	return env.Drift.Mode
 }
 
-// driftIssue is filled in once the forge has issues.
-func (c *Controller) driftIssue(context.Context, config.Environment, DriftScan) error { return nil }
+// DriftLabel labels the issues stagegate opens about an environment's drift.
+const DriftLabel = "stagegate/drift"
+
+// driftMarker identifies the drift issue of one environment among those with DriftLabel.
+func (c *Controller) driftMarker(env string) string {
+	return fmt.Sprintf("<!-- stagegate:drift pipeline=%s env=%s -->", c.Pipeline.Metadata.Name, env)
+}
+
+// driftIssue keeps one open issue per environment while its cluster drifts: opened when drift
+// appears, edited while it changes, closed with a comment when the cluster is in sync again
+// (in correct mode, right after the correction, so every correction leaves a closed issue
+// saying what was found and done). A scan that could compare nothing leaves it as it is.
+func (c *Controller) driftIssue(ctx context.Context, env config.Environment, scan DriftScan) error {
+	found := scan.Report.Summary()
+	title := fmt.Sprintf("Drift in %s (%s)", env.Name, c.Pipeline.Metadata.Name)
+	marker := c.driftMarker(env.Name)
+	open, err := c.Forge.Issues(ctx, DriftLabel, gitsource.RequestOpen)
+	if err != nil {
+		return err
+	}
+	var issue *gitsource.Issue
+	for i := range open {
+		if strings.Contains(open[i].Body, marker) {
+			issue = &open[i]
+			break
+		}
+	}
+	log := c.log().With("env", env.Name, "sha", scan.SHA)
+	drifting := found.Drift() > 0 || scan.Corrected != nil
+	switch {
+	case drifting && issue == nil:
+		body := c.driftBody(env, scan, marker)
+		opened, err := c.Forge.OpenIssue(ctx, title, body, []string{DriftLabel})
+		if err != nil {
+			return err
+		}
+		log.Info("drift issue opened", "issue", opened.Number)
+		issue = &opened
+	case drifting:
+		if body := c.driftBody(env, scan, marker); issue.Body != body || issue.Title != title {
+			if err := c.Forge.EditIssue(ctx, issue.Number, title, body); err != nil {
+				return err
+			}
+		}
+	}
+	if issue == nil || found.Drift() > 0 || found.Failed > 0 && scan.Corrected == nil {
+		return nil
+	}
+	comment := fmt.Sprintf("%s's cluster is in sync with %s at %s again (%d objects).", env.Name, env.Branch, gitsource.Short(scan.SHA), found.InSync)
+	if scan.Corrected != nil {
+		comment = fmt.Sprintf("stagegate corrected the drift by applying %s at %s again (%s); %s's cluster is in sync (%d objects).",
+			env.Branch, gitsource.Short(scan.SHA), applySummary(*scan.Corrected), env.Name, found.InSync)
+	}
+	log.Info("drift issue closed", "issue", issue.Number)
+	return c.Forge.CloseIssue(ctx, issue.Number, comment)
+}
+
+// maxIssueBody keeps a drift issue's body under GitHub's 65,536 characters.
+const maxIssueBody = 60000
+
+// driftBody describes the drift: counts, each object with its changed fields and diff (Secret
+// values masked) while they fit, and the commands to see it and to resolve it.
+func (c *Controller) driftBody(env config.Environment, scan DriftScan, marker string) string {
+	var b strings.Builder
+	summary := scan.Report.Summary()
+	if scan.Corrected != nil {
+		// The report is the scan after the correction; what was found is in the apply's result.
+		fmt.Fprintf(&b, "stagegate found %s's cluster out of sync with `%s` at %s and, in correct mode, applied it again: %s.\n\n",
+			env.Name, env.Branch, gitsource.Short(scan.SHA), applySummary(*scan.Corrected))
+	} else {
+		fmt.Fprintf(&b, "%s's cluster is out of sync with `%s` at %s: %s.\n\n", env.Name, env.Branch, gitsource.Short(scan.SHA), summary)
+	}
+	var text strings.Builder
+	_ = scan.Report.WriteText(&text)
+	details := text.String()
+	if len(details) > maxIssueBody {
+		details = details[:maxIssueBody] + "\n… (cut: run the command below for the whole report)\n"
+	}
+	if summary.Drift() > 0 || summary.Failed > 0 {
+		b.WriteString("```diff\n" + details + "```\n\n")
+	}
+	cfg := c.ConfigFile
+	if cfg == "" {
+		cfg = "stagegate.yaml"
+	}
+	fmt.Fprintf(&b, "See it again: `stagegate drift --config %s --pipeline %s --env %s`\n\n", cfg, c.Pipeline.Metadata.Name, env.Name)
+	b.WriteString("Resolve it by changing the cluster back (or setting `drift.mode: correct`), by committing the change to the branch, " +
+		"or by an ignore rule (`drift.ignore`) when another controller owns the field. A promotion into " + env.Name +
+		" with the drift gate fails while this lasts, unless its request has the `" + gates.AcknowledgeDriftLabel + "` label. " +
+		"stagegate closes this issue when the cluster is in sync again.\n\n")
+	b.WriteString(marker + "\n")
+	return b.String()
+}
