@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/stagegate-dev/stagegate/config"
@@ -41,7 +42,8 @@ func newRunCmd(c *cli) *cobra.Command {
 		Long: `run cycles every pipeline of the config on its interval: fetch, render, gate, open or update one
 promotion request per target environment, post a status per gate, and merge when the environment
 promotes automatically and every gate passes. Environments with a cluster are applied when their
-branch moves, with a stagegate/deploy status on the applied commit. GitHub webhooks (push, pull_request) posted to
+branch moves, with a stagegate/deploy status on the applied commit, and compared with it on their
+drift.schedule (a stagegate/drift status, an issue while drift lasts, gauges on /metrics). GitHub webhooks (push, pull_request) posted to
 /hooks/github start a cycle at once. SIGTERM lets a cycle under way finish its step, then exits.
 
 --once runs one cycle of every pipeline and exits: 0 when every cycle succeeded, 1 otherwise.`,
@@ -55,7 +57,7 @@ branch moves, with a stagegate/deploy status on the applied commit. GitHub webho
 	fl := cmd.Flags()
 	fl.StringVar(&f.pipeline, "pipeline", "", "run only this pipeline (default: every pipeline in the config)")
 	fl.BoolVar(&f.once, "once", false, "run one cycle of every pipeline and exit (for CI jobs)")
-	fl.StringVar(&f.listen, "listen", ":8080", "address for /hooks/github and /healthz")
+	fl.StringVar(&f.listen, "listen", ":8080", "address for /hooks/github, /healthz and /metrics")
 	fl.StringVar(&f.publicURL, "public-url", "", "where this agent is reachable; commit statuses link to it")
 	fl.StringVar(&f.webhookSecretEnv, "webhook-secret-env", "STAGEGATE_WEBHOOK_SECRET", "environment variable holding the GitHub webhook secret")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (instead of the environment variable)")
@@ -75,6 +77,7 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	sum := sha256.Sum256(cfg)
 	revision := "sha256:" + hex.EncodeToString(sum[:])
 
+	metrics := controller.NewMetrics()
 	ctrls := map[string]*controller.Controller{}
 	repos := map[string][]string{}
 	for _, p := range ps {
@@ -82,6 +85,7 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Metadata.Name, err)
 		}
+		ctrl.Metrics = metrics
 		ctrls[p.Metadata.Name] = ctrl
 		if name := controller.RepoName(p.Spec.Repo.URL); name != "" {
 			repos[name] = append(repos[name], p.Metadata.Name)
@@ -93,6 +97,10 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 		Log:         c.log,
 		Cycle: func(ctx context.Context, p config.Pipeline) error {
 			return ctrls[p.Metadata.Name].Cycle(ctx)
+		},
+		Drift: func(ctx context.Context, p config.Pipeline, env string) error {
+			_, err := ctrls[p.Metadata.Name].Drift(ctx, env)
+			return err
 		},
 	}
 	if f.once {
@@ -106,6 +114,7 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	mux := http.NewServeMux()
 	mux.Handle("POST /hooks/github", &controller.Webhook{Secret: secret, Repos: repos, Trigger: agent.Trigger, Log: c.log})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	// What the commit statuses link to: the last gate report of a promotion into an environment.
 	mux.HandleFunc("GET /pipelines/{pipeline}/{env}", func(w http.ResponseWriter, r *http.Request) {
 		ctrl, ok := ctrls[r.PathValue("pipeline")]

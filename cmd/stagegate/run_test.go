@@ -117,6 +117,16 @@ func TestRunTakesSignedWebhooksAndStopsOnSignal(t *testing.T) {
 		t.Errorf("GET /pipelines/shop/staging: %d\n%s", resp.StatusCode, page)
 	}
 
+	resp, err = http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "go_goroutines") {
+		t.Errorf("GET /metrics: %d\n%.300s", resp.StatusCode, page)
+	}
+
 	cancel() // SIGTERM
 	select {
 	case code := <-done:
