@@ -87,6 +87,7 @@ type promotion struct {
 	request  *gitsource.Request
 	sha      string // the promotion commit
 	facts    gates.ForgeFacts
+	cluster  *gates.ClusterFacts // what the target's cluster says, for the gates that ask it
 	reviews  []gitsource.Review // read by unchanged for the approvals gate; gather reuses them
 	reviewed bool
 	input    gates.Input
@@ -115,7 +116,7 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	merged := false
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name)}
-		for _, s := range []step{c.planStep, c.settle, c.unchanged, c.commit, c.gather, c.gate, c.propose, c.report, c.merge, c.remember} {
+		for _, s := range []step{c.planStep, c.settle, c.unchanged, c.commit, c.gather, c.ask, c.gate, c.propose, c.report, c.merge, c.remember} {
 			if err := s(ctx, p); err != nil {
 				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
 				break
@@ -253,7 +254,7 @@ func (c *Controller) remember(_ context.Context, p *promotion) error {
 	var until time.Time
 	for _, r := range p.report.Results {
 		switch r.Gate {
-		case "checks":
+		case "checks", "drift", "dry-run": // statuses and clusters change with no commit
 			settled = false
 		case "approvals", "soak", "window":
 			settled = settled && r.Outcome == gates.Pass
@@ -419,7 +420,7 @@ func (c *Controller) gate(_ context.Context, p *promotion) error {
 	}
 	p.input = gates.Input{
 		Pipeline: c.Pipeline.Metadata.Name, Env: p.to, Objects: p.plan.Proposed,
-		KubernetesVersion: kubernetesVersion(p.to), Now: c.now(), Forge: &p.facts,
+		KubernetesVersion: kubernetesVersion(p.to), Now: c.now(), Forge: &p.facts, Cluster: p.cluster,
 	}
 	p.report = gates.NewReport(p.input, set, set.Evaluate(p.input))
 	p.report.Revision = p.sha
@@ -656,8 +657,11 @@ func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
 	for _, r := range p.report.Results {
 		t = append(t, gitsource.Trailer{Key: gitsource.TrailerGate, Value: r.Gate + "=" + string(r.Outcome)})
 		for _, f := range r.Findings {
-			if f.Check == gates.CheckBreakGlass {
+			switch f.Check {
+			case gates.CheckBreakGlass:
 				t = append(t, gitsource.Trailer{Key: TrailerBreakGlass, Value: oneLine(f.Message)})
+			case gates.CheckDriftAcknowledged:
+				t = append(t, gitsource.Trailer{Key: TrailerDriftAcknowledged, Value: oneLine(f.Message)})
 			}
 		}
 	}
@@ -672,6 +676,10 @@ func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
 
 // TrailerBreakGlass records that the break-glass label let a promotion through a closed window.
 const TrailerBreakGlass = "Stagegate-Break-Glass"
+
+// TrailerDriftAcknowledged records that the acknowledge-drift label let a promotion into an
+// environment whose cluster had drifted.
+const TrailerDriftAcknowledged = "Stagegate-Drift-Acknowledged"
 
 // TrailerRequest names the promotion request (pull request) a promotion was merged through.
 const TrailerRequest = "Stagegate-Request"

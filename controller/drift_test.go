@@ -44,9 +44,9 @@ func (k *kubeWorld) drift(env string) controller.DriftScan {
 	return scan
 }
 
-func (k *kubeWorld) patch(kind, name, patch string) {
+func (k *kubeWorld) patch(env, kind, name, patch string) {
 	k.t.Helper()
-	ctx, ns, opts := context.Background(), k.ns["dev"], metav1.PatchOptions{FieldManager: "kubectl-edit"}
+	ctx, ns, opts := context.Background(), k.ns[env], metav1.PatchOptions{FieldManager: "kubectl-edit"}
 	var err error
 	switch kind {
 	case "Deployment":
@@ -59,9 +59,9 @@ func (k *kubeWorld) patch(kind, name, patch string) {
 	}
 }
 
-func (k *kubeWorld) replicas() int32 {
+func (k *kubeWorld) replicas(env string) int32 {
 	k.t.Helper()
-	d, err := k.kube.AppsV1().Deployments(k.ns["dev"]).Get(context.Background(), "web", metav1.GetOptions{})
+	d, err := k.kube.AppsV1().Deployments(k.ns[env]).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
 		k.t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestDriftIsReportedCorrectedAndIgnored(t *testing.T) {
 		t.Errorf("stagegate/drift = %+v, want success", s)
 	}
 
-	k.patch("Deployment", "web", `{"spec":{"replicas":5}}`)
+	k.patch("dev", "Deployment", "web", `{"spec":{"replicas":5}}`)
 	scan := k.drift("dev")
 	if s := scan.Report.Summary(); s.Drifted != 1 {
 		t.Fatalf("after scaling by hand: %s, want 1 drifted", s)
@@ -133,7 +133,7 @@ func TestDriftIsReportedCorrectedAndIgnored(t *testing.T) {
 	if scan.Corrected == nil || scan.Report.Summary().Drift() != 0 {
 		t.Fatalf("correct mode: corrected=%v, after: %s; want corrected and in sync", scan.Corrected != nil, scan.Report.Summary())
 	}
-	if got := k.replicas(); got != 2 {
+	if got := k.replicas("dev"); got != 2 {
 		t.Errorf("replicas after correction = %d, want 2 (the branch's)", got)
 	}
 	issue := k.gh.Issue(n)
@@ -147,7 +147,7 @@ func TestDriftIsReportedCorrectedAndIgnored(t *testing.T) {
 	// An ignore rule (an HPA owns replicas): not drift.
 	k.ctrl.Pipeline.Spec.Environments[0].Drift.Mode = config.DriftDetect
 	k.ctrl.Pipeline.Spec.Environments[0].Drift.Ignore = []config.DriftIgnore{{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}}
-	k.patch("Deployment", "web", `{"spec":{"replicas":7}}`)
+	k.patch("dev", "Deployment", "web", `{"spec":{"replicas":7}}`)
 	if s := k.drift("dev").Report.Summary(); s.Drift() != 0 {
 		t.Errorf("with replicas ignored: %s, want in sync", s)
 	}
@@ -159,7 +159,7 @@ func TestDriftIsReportedCorrectedAndIgnored(t *testing.T) {
 // A Secret's value drifting is reported, and its values appear nowhere.
 func TestSecretDriftIsReportedWithoutTheValue(t *testing.T) {
 	k := newDriftWorld(t)
-	k.patch("Secret", "db", `{"stringData":{"password":"sw0rdfish"}}`)
+	k.patch("dev", "Secret", "db", `{"stringData":{"password":"sw0rdfish"}}`)
 	scan := k.drift("dev")
 	if s := scan.Report.Summary(); s.Drifted != 1 {
 		t.Fatalf("after changing the password: %s, want 1 drifted", s)
