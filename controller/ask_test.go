@@ -18,7 +18,8 @@ func TestTheDriftGateHoldsAPromotionUntilTheDriftIsAcknowledged(t *testing.T) {
 	k.p.Spec.Environments[1].Gates.Drift = &config.DriftGate{}
 	k.ctrl = k.controller()
 	k.cycle() // staging applied; nothing to promote
-	k.patch("staging", "Deployment", "web", `{"spec":{"replicas":4}}`) // a hotfix by hand in staging
+	// A hotfix by hand in staging.
+	k.patch("staging", "Deployment", "web", `{"spec":{"replicas":4}}`)
 
 	gitsourcetest.Commit(t, k.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
 	k.cycle()

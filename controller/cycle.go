@@ -88,7 +88,7 @@ type promotion struct {
 	sha      string // the promotion commit
 	facts    gates.ForgeFacts
 	cluster  *gates.ClusterFacts // what the target's cluster says, for the gates that ask it
-	reviews  []gitsource.Review // read by unchanged for the approvals gate; gather reuses them
+	reviews  []gitsource.Review  // read by unchanged for the approvals gate; gather reuses them
 	reviewed bool
 	input    gates.Input
 	report   gates.Report
