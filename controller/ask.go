@@ -50,7 +50,7 @@ func (c *Controller) ask(ctx context.Context, p *promotion) error {
 		facts.Drift = &report
 	}
 	if wantDryRun {
-		res, err := deploy.Apply(ctx, cluster, p.plan.Proposed, c.applyOptions(p.to, true))
+		res, err := deploy.Apply(ctx, cluster, p.plan.Proposed, c.applyOptions(p.to, "", true))
 		if err != nil && res.Count(deploy.Failed) == 0 {
 			facts.Unreachable = err.Error() // the dry-run itself could not run
 			return nil

@@ -38,10 +38,10 @@ func Clusters(opts deploy.Options) ClusterFunc {
 	}
 }
 
-// deployAll applies every environment that has a cluster and whose branch head this agent has
-// not applied yet, and posts the outcome as a stagegate/deploy status on the head. The memo of
-// applied heads only saves work: after a restart each environment is applied once more, which
-// changes nothing in a cluster already in sync.
+// deployAll applies every environment that has a cluster and whose branch head is not applied
+// yet, and posts the outcome as a stagegate/deploy status on the head. What is applied is read
+// from the environment's inventory (deploy.Revision), so a restarted agent does not apply again
+// (which would silently undo drift that detect mode only reports); the memo saves that read.
 func (c *Controller) deployAll(ctx context.Context, heads gitsource.Heads) error {
 	if c.Clusters == nil {
 		return nil
@@ -52,10 +52,15 @@ func (c *Controller) deployAll(ctx context.Context, heads gitsource.Heads) error
 			continue
 		}
 		sha := heads[env.Branch]
-		c.mu.Lock()
-		done := c.applied[env.Name] == sha
-		c.mu.Unlock()
-		if sha == "" || done {
+		if sha == "" {
+			continue
+		}
+		applied, err := c.appliedHead(ctx, env)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("deploy %s: %w", env.Name, err))
+			continue
+		}
+		if applied == sha {
 			continue
 		}
 		if err := c.deploy(ctx, env, sha); err != nil {
@@ -63,6 +68,42 @@ func (c *Controller) deployAll(ctx context.Context, heads gitsource.Heads) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// appliedHead is the commit last applied to env in full: from the memo, else from the
+// environment's inventory (then remembered, with its deploy status posted if an agent stopped
+// between the apply and the status).
+func (c *Controller) appliedHead(ctx context.Context, env config.Environment) (string, error) {
+	c.mu.Lock()
+	sha, ok := c.applied[env.Name]
+	c.mu.Unlock()
+	if ok {
+		return sha, nil
+	}
+	cluster, err := c.Clusters(ctx, env)
+	if err != nil {
+		return "", err
+	}
+	sha, err = deploy.Revision(ctx, cluster, c.applyOptions(env, "", false))
+	if err != nil || sha == "" {
+		return "", err
+	}
+	status := gitsource.Status{Context: StatusDeploy, State: gitsource.StatusSuccess, TargetURL: c.envURL(env.Name),
+		Description: oneLine(fmt.Sprintf("applied to %s", env.Name))}
+	if err := c.postStatus(ctx, sha, status, true); err != nil {
+		return "", err
+	}
+	c.rememberApplied(env.Name, sha)
+	return sha, nil
+}
+
+func (c *Controller) rememberApplied(env, sha string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.applied == nil {
+		c.applied = map[string]string{}
+	}
+	c.applied[env] = sha
 }
 
 // deploy renders env at sha, applies it to env's cluster and reports on sha.
@@ -84,12 +125,7 @@ func (c *Controller) deploy(ctx context.Context, env config.Environment, sha str
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if c.applied == nil {
-		c.applied = map[string]string{}
-	}
-	c.applied[env.Name] = sha
-	c.mu.Unlock()
+	c.rememberApplied(env.Name, sha)
 	return nil
 }
 
@@ -104,12 +140,13 @@ func (c *Controller) apply(ctx context.Context, env config.Environment, sha stri
 	if err != nil {
 		return deploy.Result{}, err
 	}
-	return deploy.Apply(ctx, cluster, objs, c.applyOptions(env, dryRun))
+	return deploy.Apply(ctx, cluster, objs, c.applyOptions(env, sha, dryRun))
 }
 
-func (c *Controller) applyOptions(env config.Environment, dryRun bool) deploy.ApplyOptions {
+// applyOptions are env's options for applying commit sha.
+func (c *Controller) applyOptions(env config.Environment, sha string, dryRun bool) deploy.ApplyOptions {
 	return deploy.ApplyOptions{
-		Pipeline: c.Pipeline.Metadata.Name, Env: env.Name, InventoryNamespace: env.Cluster.InventoryNamespace,
+		Pipeline: c.Pipeline.Metadata.Name, Env: env.Name, InventoryNamespace: env.Cluster.InventoryNamespace, Revision: sha,
 		Prune: env.Cluster.Prune && !dryRun, DryRun: dryRun,
 		Wait: env.Cluster.Wait, ReadyTimeout: env.Cluster.ReadyTimeout.Duration,
 	}

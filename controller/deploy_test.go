@@ -116,14 +116,18 @@ func TestTheAgentAppliesEnvironmentsWhenTheirBranchMoves(t *testing.T) {
 	}
 	first := k.deployStatus(src)
 
-	// A restarted agent applies once more (nothing changes) and keeps the first success, which
-	// soak counts from.
+	// A restarted agent reads what is applied from the inventory: it does not apply again
+	// (which would undo a hand edit that drift's detect mode only reports) and keeps the first
+	// success, which soak counts from.
+	k.patch("dev", "Deployment", "web", `{"spec":{"replicas":5}}`)
 	k.ctrl = k.controller()
 	before := k.resourceVersion("dev")
-	k.gh.ResetLog()
 	k.cycle()
 	if after := k.resourceVersion("dev"); after != before {
-		t.Errorf("a re-apply after a restart moved dev's ConfigMap from resourceVersion %s to %s", before, after)
+		t.Errorf("a restart applied dev again: its ConfigMap moved from resourceVersion %s to %s", before, after)
+	}
+	if got := k.replicas("dev"); got != 5 {
+		t.Errorf("a restart undid the hand edit: replicas %d, want 5", got)
 	}
 	if s := k.deployStatus(src); !s.Updated.Equal(first.Updated) {
 		t.Errorf("the deploy status was posted again (%s, first %s): soak would restart", s.Updated, first.Updated)

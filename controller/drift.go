@@ -48,9 +48,10 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 	}
 	scan := DriftScan{Env: env.Name, SHA: heads[env.Branch]}
 	log := c.log().With("env", env.Name, "sha", scan.SHA)
-	c.mu.Lock()
-	applied := c.applied[env.Name]
-	c.mu.Unlock()
+	applied, err := c.appliedHead(ctx, *env)
+	if err != nil {
+		return scan, err
+	}
 	if applied != scan.SHA {
 		scan.Skipped = fmt.Sprintf("%s's head %s is not applied yet", env.Branch, gitsource.Short(scan.SHA))
 		log.Info("drift scan skipped", "reason", scan.Skipped)
@@ -74,7 +75,7 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 	}
 	found := scan.Report.Summary()
 	if mode(*env) == config.DriftCorrect && found.Drift() > 0 {
-		res, aerr := deploy.Apply(ctx, cluster, objs, c.applyOptions(*env, false))
+		res, aerr := deploy.Apply(ctx, cluster, objs, c.applyOptions(*env, scan.SHA, false))
 		scan.Corrected = &res
 		log.Warn("drift corrected by applying the head again", "found", found.String(), "result", applySummary(res), "err", aerr)
 		if aerr != nil {

@@ -46,6 +46,9 @@ type ApplyOptions struct {
 	// InventoryNamespace holds the inventory ConfigMap (stagegate-inventory-<pipeline>-<env>).
 	// Required; it must exist or be among the applied objects.
 	InventoryNamespace string
+	// Revision names what is applied (the commit sha); the inventory records it once the apply
+	// succeeded, for Revision to read. Default "": nothing recorded.
+	Revision string
 	// Prune deletes objects the previous apply recorded and this one no longer renders.
 	// Default false.
 	Prune bool
@@ -193,7 +196,9 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		// Keep everything the previous inventory held, so a later apply can still prune it.
 		var invErr error
 		if !opts.DryRun {
-			invErr = writeInventory(ctx, m, opts, merge(entriesOf(applied), prev))
+			partial := opts
+			partial.Revision = "" // a part of it is not that revision
+			invErr = writeInventory(ctx, m, partial, merge(entriesOf(applied), prev))
 		}
 		return res, errors.Join(err, invErr)
 	}

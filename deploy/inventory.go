@@ -86,6 +86,27 @@ func subtract(a, b []Entry) []Entry {
 	return out
 }
 
+// AnnotationRevision on the inventory names the revision (ApplyOptions.Revision) of the last
+// apply that succeeded in full; absent after a partial one.
+const AnnotationRevision = "stagegate.dev/revision"
+
+// Revision returns what the inventory says the environment's last complete apply was
+// (ApplyOptions.Revision): "" before the first, after a partial apply, or when none was named.
+// Only opts.Pipeline, Env and InventoryNamespace are read.
+func Revision(ctx context.Context, cluster *Cluster, opts ApplyOptions) (string, error) {
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("v1")
+	cm.SetKind("ConfigMap")
+	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
+	if err := cluster.client.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", nil
+		}
+		return "", fmt.Errorf("read inventory %s: %w", key, err)
+	}
+	return cm.GetAnnotations()[AnnotationRevision], nil
+}
+
 // Inventory returns what the environment's last apply left in the cluster, in apply order;
 // none before the first apply. Only opts.Pipeline, Env and InventoryNamespace are read.
 func Inventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
@@ -131,6 +152,8 @@ func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptio
 			"name":      InventoryName(opts.Pipeline, opts.Env),
 			"namespace": opts.InventoryNamespace,
 			"labels":    map[string]any{LabelPipeline: opts.Pipeline, LabelEnv: opts.Env},
+			// Always present, so a partial apply clears what the last complete one named.
+			"annotations": map[string]any{AnnotationRevision: opts.Revision},
 		},
 		"data": map[string]any{inventoryKey: string(raw)},
 	}}
