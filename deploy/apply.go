@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -289,7 +293,52 @@ func failures(res Result) error {
 	if len(errs) == 0 {
 		return nil
 	}
+	unreachable := 0
+	for _, err := range errs {
+		var u *UnreachableError
+		if errors.As(err, &u) {
+			unreachable++
+		}
+	}
+	if unreachable == len(errs) {
+		return fmt.Errorf("the API server became unreachable during the apply: %d of %d objects not applied (what was applied is in the result); "+
+			"this is transient: retry the apply (the agent retries on its next cycle): %w", len(errs), len(res.Objects), errors.Join(errs...))
+	}
 	return fmt.Errorf("%d of %d objects failed: %w", len(errs), len(res.Objects), errors.Join(errs...))
+}
+
+// UnreachableError is an object that could not be applied because the API server could not be
+// reached (refused, reset, timed out): nothing is wrong with the object, and retrying is the fix.
+type UnreachableError struct {
+	Object render.ID
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%s: the API server is unreachable (%v); retry", e.Object, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// isUnreachable says whether err is a failure to reach the API server rather than its answer:
+// the request never got a response. ssa flattens some errors to text, so known transport
+// failures are recognised by their text as well.
+func isUnreachable(err error) bool {
+	var (
+		opErr  *net.OpError
+		urlErr *url.Error
+	)
+	if errors.As(err, &opErr) || errors.As(err, &urlErr) || utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
+		utilnet.IsProbableEOF(err) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	msg := err.Error()
+	for _, m := range []string{"connection refused", "connection reset", "client connection force closed", "client connection lost", "i/o timeout", "broken pipe", ": EOF"} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyStage applies the objects of one stage, Workers at a time. It calls ssa's per-object
@@ -473,6 +522,12 @@ func objectError(u *unstructured.Unstructured, err error) error {
 	if fields := immutableFields(err); len(fields) > 0 {
 		return &ImmutableFieldError{Object: id, Fields: fields}
 	}
+	if isUnreachable(err) && !apierrors.IsInvalid(err) {
+		var apiStatus apierrors.APIStatus
+		if !errors.As(err, &apiStatus) {
+			return &UnreachableError{Object: id, Err: unwrapDryRun(err)}
+		}
+	}
 	if meta.IsNoMatchError(err) {
 		return fmt.Errorf("%s: the cluster does not serve %s; add its CRD to the environment or fix apiVersion", id, u.GetAPIVersion())
 	}
@@ -485,6 +540,15 @@ func objectError(u *unstructured.Unstructured, err error) error {
 		return fmt.Errorf("%s: %s", id, redact(err.Error(), u))
 	}
 	return fmt.Errorf("%s: %w", id, err)
+}
+
+// unwrapDryRun drops ssa's dry-run wrapper, which reads as if the server had answered.
+func unwrapDryRun(err error) error {
+	var dryRun *ssaerrors.DryRunErr
+	if errors.As(err, &dryRun) {
+		return dryRun.Unwrap()
+	}
+	return err
 }
 
 // immutableFields lists the fields an Invalid error calls immutable.
