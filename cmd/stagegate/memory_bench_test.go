@@ -168,8 +168,8 @@ spec:
 		b.Fatalf("the agent's exit after SIGTERM: %v\n%.4000s", err, log)
 	}
 
-	b.Logf("%d pipelines opened their requests in %v; RSS then %.1f MiB (peak %.1f MiB), after %v idle %.1f MiB",
-		pipelines, toOpen.Round(time.Millisecond), mib(busy.rss), mib(rest.hwm), idle, mib(rest.rss))
+	b.Logf("%d pipelines opened their requests in %v; RSS then %.1f MiB (peak %.1f MiB), after %v idle %.1f MiB (anonymous %.1f MiB, file-backed %.1f MiB)",
+		pipelines, toOpen.Round(time.Millisecond), mib(busy.rss), mib(rest.hwm), idle, mib(rest.rss), mib(rest.anon), mib(rest.file))
 	b.Logf("the Go runtime at idle (/metrics): heap in use %.1f MiB, heap idle %.1f MiB of which released %.1f MiB, stacks %.1f MiB, from the OS %.1f MiB; %d goroutines",
 		mib(stats["go_memstats_heap_inuse_bytes"]), mib(stats["go_memstats_heap_idle_bytes"]), mib(stats["go_memstats_heap_released_bytes"]),
 		mib(stats["go_memstats_stack_inuse_bytes"]), mib(stats["go_memstats_sys_bytes"]), stats["go_goroutines"])
@@ -202,8 +202,10 @@ func sampleShop(b *testing.B) map[string]string {
 	return files
 }
 
-// residence is a process's resident set now (VmRSS) and its high-water mark (VmHWM), in bytes.
-type residence struct{ rss, hwm int64 }
+// residence is a process's resident set now (VmRSS), its high-water mark (VmHWM), and the
+// resident set's anonymous part (RssAnon: heaps, stacks) and file-backed part (RssFile: mostly the
+// binary's own pages), in bytes.
+type residence struct{ rss, hwm, anon, file int64 }
 
 func memory(pid int) (residence, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -220,6 +222,10 @@ func memory(pid int) (residence, error) {
 			m.rss = kb << 10
 		case key == "VmHWM" && err == nil:
 			m.hwm = kb << 10
+		case key == "RssAnon" && err == nil:
+			m.anon = kb << 10
+		case key == "RssFile" && err == nil:
+			m.file = kb << 10
 		}
 	}
 	if m.rss == 0 || m.hwm == 0 {
