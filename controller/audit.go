@@ -190,8 +190,10 @@ const (
 	fixOutOfBand = "make changes on the first environment's branch and let stagegate promote them; if this was an emergency, " +
 		"back-port it to the source branch so the next promotion keeps it (the lineage gate names it until then), " +
 		"and protect the branch so only promotion requests can merge"
-	fixMalformed = "trailers are written by stagegate: do not edit them when merging; set the repository's merge message to " +
-		"the pull request's title and description so the merge carries them as the request body shows them"
+	fixMalformed = "stagegate writes these trailers: one that is malformed or missing was edited when merging, or the commit " +
+		"was written by hand or by another tool; set the repository's merge message to the pull request's title and " +
+		"description so merges carry the trailers as the request body shows them, and to accept a history written " +
+		"before stagegate took over, audit with --since the day it did"
 	fixUngated = "find out who merged past the gate and why; require the stagegate status checks in the branch's " +
 		"protection rules so a failing or pending gate blocks the merge, and use the break-glass label for emergencies"
 	fixMismatch = "what landed renders differently from what was gated: compare `stagegate render --env %s --ref %s` " +
