@@ -244,6 +244,11 @@ func (a *auditor) commit(ctx context.Context, c gitsource.Commit, verify bool) e
 				return err
 			}
 		}
+		if e.Kind == EntryMerge {
+			if err := a.sameSource(c, rec); err != nil {
+				return err
+			}
+		}
 		if verify && e.Rendered != "" {
 			a.verify(ctx, e)
 		}
@@ -288,6 +293,22 @@ func (a *auditor) mergedBeside(ctx context.Context, c gitsource.Commit) error {
 		a.find(c.SHA, CheckOutOfBand, fixOutOfBand, "merge brings in %d commit(s) beside the promotion that did not come through one: %s",
 			len(extra), strings.Join(extra, ", "))
 	}
+	return nil
+}
+
+// sameSource flags a merge whose trailers name another source than the promotion commit it
+// merges: the record would describe a promotion that is not the one that landed.
+func (a *auditor) sameSource(c gitsource.Commit, rec gitsource.Record) error {
+	second, err := a.m.Commit(c.Parents[1])
+	if err != nil {
+		return err
+	}
+	merged, ok, _ := gitsource.ParseRecord(second.Message)
+	if !ok || merged.SourceSHA == "" || rec.SourceSHA == "" || merged.SourceSHA == rec.SourceSHA {
+		return nil
+	}
+	a.find(c.SHA, CheckMalformed, fixMalformed, "the merge's %s names %s@%s, but the promotion commit it merges (%s) promotes %s@%s",
+		gitsource.TrailerSource, rec.SourceBranch, gitsource.Short(rec.SourceSHA), gitsource.Short(second.SHA), merged.SourceBranch, gitsource.Short(merged.SourceSHA))
 	return nil
 }
 

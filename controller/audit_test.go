@@ -189,6 +189,11 @@ func TestAuditFindings(t *testing.T) {
 			gitsourcetest.Commit(r.t, r.repo, "stagegate/promote/prod", appFiles("sneaky"), "Sneak this in")
 			return gitsourcetest.Merge(r.t, r.repo, "env/prod", "stagegate/promote/prod", message("Promote (#1)", full(source, digest, 1)...))
 		}, false, []string{`out-of-band: merge brings in 1 commit(s) beside the promotion that did not come through one:`, `out-of-band: "Sneak this in"`}},
+		{"a merge whose trailers name another source than the promotion it merges", func(r *auditRepo) string {
+			older, _ := r.stage("v0.5")
+			_, merge := r.merge("v1", func(s, d string) string { return message("Promote (#1)", full(older, d, 1)...) })
+			return merge
+		}, false, []string{"malformed-trailers: the merge's Stagegate-Source names env/staging@", "malformed-trailers: but the promotion commit it merges"}},
 		{"malformed trailers", func(r *auditRepo) string {
 			return r.fastForward("v1", func(s, d string) []string {
 				return []string{"Stagegate-Source: env/staging@" + s[:12], "Stagegate-Rendered: " + d, "Stagegate-Gate: schema", "Stagegate-Request: 7"}
