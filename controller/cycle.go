@@ -674,15 +674,12 @@ func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
 	return t
 }
 
-// TrailerBreakGlass records that the break-glass label let a promotion through a closed window.
-const TrailerBreakGlass = "Stagegate-Break-Glass"
-
-// TrailerDriftAcknowledged records that the acknowledge-drift label let a promotion into an
-// environment whose cluster had drifted.
-const TrailerDriftAcknowledged = "Stagegate-Drift-Acknowledged"
-
-// TrailerRequest names the promotion request (pull request) a promotion was merged through.
-const TrailerRequest = "Stagegate-Request"
+// Trailers of a promotion's merge, defined in gitsource next to the parser that reads them back.
+const (
+	TrailerBreakGlass        = gitsource.TrailerBreakGlass
+	TrailerDriftAcknowledged = gitsource.TrailerDriftAcknowledged
+	TrailerRequest           = gitsource.TrailerRequest
+)
 
 func (c *Controller) planCommand() string {
 	cfg := c.ConfigFile

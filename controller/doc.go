@@ -3,5 +3,6 @@
 //
 // It owns the order of steps and the state carried between them; it does no Git, rendering or
 // cluster work itself but calls gitsource, render, gates, deploy and drift for that. Plan, the
-// read-only dry run of one cycle, lives here too: it is the first half of the loop.
+// read-only dry run of one cycle, lives here too: it is the first half of the loop. So does Audit, the
+// read-only ledger of an environment branch's promotions from their trailers.
 package controller

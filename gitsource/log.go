@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -62,4 +63,44 @@ func (m *Mirror) Log(ctx context.Context, head, stop string, limit int) ([]Commi
 		return nil, fmt.Errorf("log %s..%s: %w", stop, head, err)
 	}
 	return out, nil
+}
+
+// FirstParents returns head's first-parent chain, newest first, like `git log --first-parent`:
+// the commits as they landed on a branch, each merge standing for what it merged. The walk stops
+// before the first commit whose commit time is before since (zero: no bound) and after limit
+// commits (≤ 0: no limit); more reports that the chain went on.
+func (m *Mirror) FirstParents(ctx context.Context, head string, since time.Time, limit int) (commits []Commit, more bool, err error) {
+	err = m.read(func() error {
+		commits, more = nil, false
+		c, err := m.commitObject(head)
+		if err != nil {
+			return err
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !since.IsZero() && c.Committer.When.Before(since) {
+				more = true
+				return nil
+			}
+			if limit > 0 && len(commits) >= limit {
+				more = true
+				return nil
+			}
+			commits = append(commits, toCommit(c))
+			if len(c.ParentHashes) == 0 {
+				return nil
+			}
+			parent, err := m.repo.CommitObject(c.ParentHashes[0])
+			if err != nil {
+				return fmt.Errorf("first parent of %s: %w", Short(c.Hash.String()), err)
+			}
+			c = parent
+		}
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("log --first-parent %s: %w", head, err)
+	}
+	return commits, more, nil
 }

@@ -106,6 +106,7 @@ what passes, one pull request per target environment.`,
 		newRunCmd,
 		newApplyCmd,
 		newDriftCmd,
+		newAuditCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}

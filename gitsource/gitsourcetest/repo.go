@@ -155,3 +155,21 @@ func gitEnv(t testing.TB, repo string, env []string, stdin string, mayFail bool,
 	}
 	return stdout.String()
 }
+
+// Merge merges rev into branch of the bare repository repo with a merge commit (first parent
+// branch's head, second parent rev), as a forge's merge button does, dated like Commit's
+// commits, and returns its sha. A conflict fails the test.
+func Merge(t testing.TB, repo, branch, rev, message string) string {
+	t.Helper()
+	parent, second := Head(t, repo, branch), Head(t, repo, rev)
+	tree, _, _ := strings.Cut(Git(t, repo, "merge-tree", "--write-tree", parent, second), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(Git(t, repo, "rev-list", "--all", "--count")))
+	if err != nil {
+		t.Fatalf("count commits: %v", err)
+	}
+	date := Epoch.Add(time.Duration(n) * time.Minute).Format(time.RFC3339)
+	env := []string{"GIT_AUTHOR_DATE=" + date, "GIT_COMMITTER_DATE=" + date}
+	sha := strings.TrimSpace(gitEnv(t, repo, env, "", false, "commit-tree", strings.TrimSpace(tree), "-p", parent, "-p", second, "-m", message))
+	Git(t, repo, "update-ref", "refs/heads/"+branch, sha, parent)
+	return sha
+}
