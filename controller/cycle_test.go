@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/stagegate-dev/stagegate/gitsource/github"
 	"github.com/stagegate-dev/stagegate/gitsource/githubtest"
 	"github.com/stagegate-dev/stagegate/gitsource/gitsourcetest"
+	"github.com/stagegate-dev/stagegate/gitsource/local"
 )
 
 const (
@@ -38,32 +40,52 @@ func overlay(env string) string {
 	return "namespace: shop-" + env + "\nresources: [../../base]\n"
 }
 
-// world is a GitHub emulator holding env/dev, env/staging and env/prod with one shared root,
-// and a controller for a pipeline dev → staging (auto) → prod (auto, two approvals).
+// world is a repository holding env/dev, env/staging and env/prod with one shared root, and a
+// controller for a pipeline dev → staging (auto) → prod (auto, two approvals), on a forge: the
+// GitHub emulator (newWorld), or the local forge on the same repository served over smart HTTP
+// (newWorldOn(t, config.ForgeLocal)). Tests that use the emulator's own features (w.gh) run on
+// GitHub only; the rest read the forge through w.request, w.requests and w.approve, and run on
+// every forge with forEachForge.
 type world struct {
 	t    testing.TB
-	gh   *githubtest.Server
+	gh   *githubtest.Server // nil on the local forge
+	repo string             // the bare repository
 	ctrl *controller.Controller
 	p    config.Pipeline
 	now  time.Time // the gates' clock; zero: the real one
 }
 
-func newWorld(t testing.TB) *world {
-	t.Helper()
-	gh := githubtest.New(t, githubtest.Options{Owner: "acme", Repo: "shop", Branches: map[string]map[string]string{
-		"env/dev": {
-			"base/kustomization.yaml": baseKust, "base/cm.yaml": strings.Replace(cm, "%s", "blue", 1), "base/deploy.yaml": deploy,
-			"overlays/dev/kustomization.yaml": overlay("dev"), "overlays/staging/kustomization.yaml": overlay("staging"), "overlays/prod/kustomization.yaml": overlay("prod"),
-		},
-	}})
-	gitsourcetest.Branch(t, gh.Repo(), "env/staging", "env/dev")
-	gitsourcetest.Branch(t, gh.Repo(), "env/prod", "env/dev")
+var devFiles = map[string]string{
+	"base/kustomization.yaml": baseKust, "base/cm.yaml": strings.Replace(cm, "%s", "blue", 1), "base/deploy.yaml": deploy,
+	"overlays/dev/kustomization.yaml": overlay("dev"), "overlays/staging/kustomization.yaml": overlay("staging"), "overlays/prod/kustomization.yaml": overlay("prod"),
+}
 
-	p := config.Pipeline{
+func newWorld(t testing.TB) *world { return newWorldOn(t, config.ForgeGitHub) }
+
+func newWorldOn(t testing.TB, forge config.ForgeType) *world {
+	t.Helper()
+	w := &world{t: t}
+	repo := config.Repo{}
+	switch forge {
+	case config.ForgeGitHub:
+		w.gh = githubtest.New(t, githubtest.Options{Owner: "acme", Repo: "shop", Branches: map[string]map[string]string{"env/dev": devFiles}})
+		w.repo = w.gh.Repo()
+		repo = config.Repo{URL: w.gh.GitURL(), TokenEnv: "GH_TOKEN"}
+	case config.ForgeLocal:
+		w.repo = gitsourcetest.NewRepo(t, map[string]map[string]string{"env/dev": devFiles})
+		url, _ := gitsourcetest.NewHTTPServer(t, filepath.Dir(w.repo), "", "")
+		repo = config.Repo{URL: url + "/" + filepath.Base(w.repo)}
+	default:
+		t.Fatalf("no world for forge %q", forge)
+	}
+	gitsourcetest.Branch(t, w.repo, "env/staging", "env/dev")
+	gitsourcetest.Branch(t, w.repo, "env/prod", "env/dev")
+
+	w.p = config.Pipeline{
 		Metadata: config.Metadata{Name: "shop"},
 		Spec: config.Spec{
-			Repo:  config.Repo{URL: gh.GitURL(), TokenEnv: "GH_TOKEN"},
-			Forge: config.Forge{Type: config.ForgeGitHub},
+			Repo:  repo,
+			Forge: config.Forge{Type: forge},
 			Environments: []config.Environment{
 				{Name: "dev", Branch: "env/dev", Path: "overlays/dev"},
 				{Name: "staging", Branch: "env/staging", Path: "overlays/staging", Promote: &config.Promote{Auto: true}, Gates: config.Gates{Schema: &config.SchemaGate{}}},
@@ -71,23 +93,48 @@ func newWorld(t testing.TB) *world {
 			},
 		},
 	}
-	w := &world{t: t, gh: gh, p: p}
 	w.ctrl = w.controller()
 	return w
+}
+
+// forEachForge runs test as a subtest on a new world of every forge.
+func forEachForge(t *testing.T, test func(t *testing.T, w *world)) {
+	for _, forge := range []config.ForgeType{config.ForgeGitHub, config.ForgeLocal} {
+		t.Run(string(forge), func(t *testing.T) { test(t, newWorldOn(t, forge)) })
+	}
+}
+
+// mirror opens a mirror of the world's repository in a cache of its own.
+func (w *world) mirror() *gitsource.Mirror {
+	w.t.Helper()
+	getenv := func(string) string { return "" }
+	if w.gh != nil {
+		getenv = func(string) string { return w.gh.GitPassword() }
+	}
+	m, err := gitsource.Open(context.Background(), w.p.Spec.Repo, gitsource.Options{CacheDir: w.t.TempDir(), Getenv: getenv, Log: quiet})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return m
+}
+
+// forge makes a forge client: the agent's, or (on the local forge) one acting as actor.
+func (w *world) forge(m *gitsource.Mirror, actor string) controller.Forge {
+	w.t.Helper()
+	if w.gh == nil {
+		return local.New(m, local.Options{Actor: actor, Log: quiet})
+	}
+	f, err := github.New(context.Background(), github.Options{Repo: "acme/shop", BaseURL: w.gh.URL(), Auth: github.Auth{Token: github.Secret(githubtest.DefaultToken)}, Logger: quiet})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return f
 }
 
 // controller makes a fresh controller, as a restarted agent would.
 func (w *world) controller() *controller.Controller {
 	w.t.Helper()
-	ctx := context.Background()
-	m, err := gitsource.Open(ctx, w.p.Spec.Repo, gitsource.Options{CacheDir: w.t.TempDir(), Getenv: func(string) string { return w.gh.GitPassword() }, Log: quiet})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	f, err := github.New(ctx, github.Options{Repo: "acme/shop", BaseURL: w.gh.URL(), Auth: github.Auth{Token: github.Secret(githubtest.DefaultToken)}, Logger: quiet})
-	if err != nil {
-		w.t.Fatal(err)
-	}
+	m := w.mirror()
 	sets, err := gates.ForPipeline(w.p)
 	if err != nil {
 		w.t.Fatal(err)
@@ -98,7 +145,47 @@ func (w *world) controller() *controller.Controller {
 		}
 		return w.now
 	}
-	return &controller.Controller{Pipeline: w.p, Mirror: m, Forge: f, Gates: sets, Log: quiet, ConfigFile: "stagegate.yaml", Now: clock}
+	return &controller.Controller{Pipeline: w.p, Mirror: m, Forge: w.forge(m, local.DefaultActor), Gates: sets, Log: quiet, ConfigFile: "stagegate.yaml", Now: clock}
+}
+
+// request reads request n from the forge.
+func (w *world) request(n int) gitsource.Request {
+	w.t.Helper()
+	r, err := w.ctrl.Forge.Request(context.Background(), n)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// requests counts the requests into base, in any state.
+func (w *world) requests(base string) int {
+	w.t.Helper()
+	var n int
+	for _, env := range w.p.Spec.Environments[1:] {
+		if base != "" && env.Branch != base {
+			continue
+		}
+		rs, err := w.ctrl.Forge.Requests(context.Background(), controller.PromoteBranch(env.Name), env.Branch, gitsource.RequestAll)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		n += len(rs)
+	}
+	return n
+}
+
+// approve has user review request n: on GitHub through the emulator, on the local forge as
+// stagegate approve does, through a mirror of the user's own.
+func (w *world) review(n int, user string, state gitsource.ReviewState) {
+	w.t.Helper()
+	if w.gh != nil {
+		w.gh.AddReview(n, user, string(state))
+		return
+	}
+	if _, err := w.forge(w.mirror(), user).(*local.Forge).Review(context.Background(), n, state, ""); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) cycle() {
@@ -109,7 +196,7 @@ func (w *world) cycle() {
 }
 
 func (w *world) git(args ...string) string {
-	return strings.TrimSpace(gitsourcetest.Git(w.t, w.gh.Repo(), args...))
+	return strings.TrimSpace(gitsourcetest.Git(w.t, w.repo, args...))
 }
 
 func TestPromotionFlowsFromDevToProd(t *testing.T) {
@@ -202,6 +289,82 @@ func TestPromotionFlowsFromDevToProd(t *testing.T) {
 	if len(reqs) > 2 {
 		t.Errorf("an idle cycle made %d requests, want at most one per target environment (2):\n%v", len(reqs), reqs)
 	}
+}
+
+// The main flow, on every forge through the one Forge interface: what a user sees is the same.
+func TestPromotionFlowsOnEveryForge(t *testing.T) {
+	forEachForge(t, func(t *testing.T, w *world) {
+		src := gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+
+		// Cycle 1: staging's request is opened with the rendered diff, gated and merged.
+		w.cycle()
+		staging := w.request(1)
+		if staging.Title != "Promote "+src[:7]+" to staging" || staging.Base != "env/staging" || staging.Head != "stagegate/promote/staging" {
+			t.Fatalf("request #1 = %q %s ← %s; want the staging promotion", staging.Title, staging.Base, staging.Head)
+		}
+		for _, want := range []string{"-  color: blue\n+  color: green", "web: green", "| schema | ✅ pass |"} {
+			if !strings.Contains(staging.Body, want) {
+				t.Errorf("request #1 body lacks %q:\n%s", want, staging.Body)
+			}
+		}
+		if !staging.Merged || staging.MergeSHA != w.git("rev-parse", "env/staging") {
+			t.Fatalf("request #1 merged=%v at %s; want merged, at staging's head", staging.Merged, staging.MergeSHA)
+		}
+		if s := w.statuses(staging.HeadSHA); s["stagegate/schema"] != "success" || s["stagegate"] != "success" {
+			t.Errorf("statuses on the staging promotion = %v; want schema and overall success", s)
+		}
+		msg := w.git("log", "-1", "--format=%B", "env/staging")
+		for _, want := range []string{"Stagegate-Source: env/dev@" + src, "Stagegate-Gate: schema=pass", "Stagegate-Request: #1", "Stagegate-Rendered: sha256:"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("staging's merge commit lacks trailer %q:\n%s", want, msg)
+			}
+		}
+
+		// Cycle 2: prod's request is opened and waits for two approvals; a restarted agent
+		// finds it and opens no other.
+		w.cycle()
+		w.ctrl = w.controller()
+		w.cycle()
+		if n := w.requests(""); n != 2 {
+			t.Fatalf("%d requests after prod's was opened and the agent restarted, want 2", n)
+		}
+		prod := w.request(2)
+		if prod.Merged || prod.Base != "env/prod" {
+			t.Fatalf("request #2 merged=%v base=%s; want prod's, open, waiting for approvals", prod.Merged, prod.Base)
+		}
+		if s := w.statuses(prod.HeadSHA); s["stagegate/approvals"] != "pending" {
+			t.Errorf("approvals = %q before any review, want pending", s["stagegate/approvals"])
+		}
+
+		w.review(2, "alice", gitsource.Approved)
+		w.cycle()
+		if w.request(2).Merged {
+			t.Fatal("request #2 merged on one approval of two")
+		}
+		w.review(2, "bob", gitsource.Approved)
+		w.cycle()
+		if !w.request(2).Merged {
+			t.Fatalf("request #2 not merged after two approvals: %v", w.statuses(w.request(2).HeadSHA))
+		}
+		msg = w.git("log", "-1", "--format=%B", "env/prod")
+		for _, want := range []string{"Stagegate-Approved-By: alice", "Stagegate-Approved-By: bob", "Stagegate-Gate: approvals=pass", "Stagegate-Request: #2"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("prod's merge commit lacks trailer %q:\n%s", want, msg)
+			}
+		}
+		if got, want := w.git("rev-parse", "env/prod^{tree}"), w.git("rev-parse", src+"^{tree}"); got != want {
+			t.Errorf("prod's tree %s is not the promoted source's tree %s", got, want)
+		}
+
+		// Nothing left to do: an idle cycle moves no branch and (on the local forge) writes no
+		// record.
+		w.cycle()
+		before := w.git("for-each-ref")
+		w.cycle()
+		if after := w.git("for-each-ref"); after != before {
+			t.Errorf("an idle cycle moved refs:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
 }
 
 func TestSourceMovingOnUpdatesTheRequestAndVoidsOldApprovals(t *testing.T) {
