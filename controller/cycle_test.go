@@ -415,41 +415,43 @@ func TestARequestClosedByAPersonIsNotReopenedForTheSameSource(t *testing.T) {
 }
 
 func TestAFailingGateBlocksTheMerge(t *testing.T) {
-	w := newWorld(t)
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/deploy.yaml": strings.Replace(deploy, "replicas: 2", "replicas: 2\n  replicaz: 3", 1)}, "typo")
-	w.cycle()
-	pr := w.gh.PR(1)
-	if pr.Merged {
-		t.Fatal("merged although the schema gate fails")
-	}
-	statuses := w.statuses(pr.HeadSHA)
-	if statuses["stagegate/schema"] != "failure" || statuses["stagegate"] != "failure" {
-		t.Errorf("statuses = %v; want schema and the overall status failing", statuses)
-	}
-	if !strings.Contains(pr.Body, "replicaz") {
-		t.Errorf("the body does not show the finding:\n%s", pr.Body)
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/deploy.yaml": strings.Replace(deploy, "replicas: 2", "replicas: 2\n  replicaz: 3", 1)}, "typo")
+		w.cycle()
+		pr := w.request(1)
+		if pr.Merged {
+			t.Fatal("merged although the schema gate fails")
+		}
+		statuses := w.statuses(pr.HeadSHA)
+		if statuses["stagegate/schema"] != "failure" || statuses["stagegate"] != "failure" {
+			t.Errorf("statuses = %v; want schema and the overall status failing", statuses)
+		}
+		if !strings.Contains(pr.Body, "replicaz") {
+			t.Errorf("the body does not show the finding:\n%s", pr.Body)
+		}
+	})
 }
 
 func TestAPushRacingTheMergeIsHandled(t *testing.T) {
-	w := newWorld(t)
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	// Between gating and merging, someone pushes to the promotion branch: GitHub answers 409.
-	w.ctrl.Forge = &racer{Forge: w.ctrl.Forge, before: func() {
-		gitsourcetest.Commit(t, w.gh.Repo(), "stagegate/promote/staging", map[string]string{"sneaky.txt": "x"}, "sneaky")
-	}}
-	w.cycle() // the 409 is not an error: the next cycle re-plans
-	if w.gh.PR(1).Merged {
-		t.Fatal("merged a head that was not gated")
-	}
-	w.ctrl.Forge = w.ctrl.Forge.(*racer).Forge
-	w.cycle()
-	if !w.gh.PR(1).Merged {
-		t.Fatal("the next cycle did not gate and merge the promotion")
-	}
-	if out := w.git("ls-tree", "-r", "--name-only", "env/staging"); strings.Contains(out, "sneaky.txt") {
-		t.Errorf("the ungated commit reached staging:\n%s", out)
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		// Between gating and merging, someone pushes to the promotion branch: GitHub answers 409.
+		w.ctrl.Forge = &racer{Forge: w.ctrl.Forge, before: func() {
+			gitsourcetest.Commit(t, w.repo, "stagegate/promote/staging", map[string]string{"sneaky.txt": "x"}, "sneaky")
+		}}
+		w.cycle() // the 409 is not an error: the next cycle re-plans
+		if w.request(1).Merged {
+			t.Fatal("merged a head that was not gated")
+		}
+		w.ctrl.Forge = w.ctrl.Forge.(*racer).Forge
+		w.cycle()
+		if !w.request(1).Merged {
+			t.Fatal("the next cycle did not gate and merge the promotion")
+		}
+		if out := w.git("ls-tree", "-r", "--name-only", "env/staging"); strings.Contains(out, "sneaky.txt") {
+			t.Errorf("the ungated commit reached staging:\n%s", out)
+		}
+	})
 }
 
 func TestGitHubFailuresAreRetriedWithNothingLostOrDoubled(t *testing.T) {
@@ -570,61 +572,63 @@ func TestAPersonsMergeCarriesTheTrailersOfTheBody(t *testing.T) {
 }
 
 func TestTwoAgentsRacingOpenOneRequestAndMergeOnce(t *testing.T) {
-	w := newWorld(t)
-	a, b := w.controller(), w.controller() // two agents, each with its own mirror
-	src := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	for range 3 {
-		errs := make(chan error, 2)
+	forEachForge(t, func(t *testing.T, w *world) {
+		a, b := w.controller(), w.controller() // two agents, each with its own mirror
+		src := gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		for range 3 {
+			errs := make(chan error, 2)
+			for _, c := range []*controller.Controller{a, b} {
+				go func() { errs <- c.Cycle(context.Background()) }()
+			}
+			// A racing agent may fail safely (a lease lost, a request merged under it); the next
+			// cycle re-plans. What matters is what GitHub and Git end up with.
+			<-errs
+			<-errs
+		}
+		if n := w.requests(""); n < 1 || w.request(1).Base != "env/staging" || !w.request(1).Merged {
+			t.Fatalf("%d requests; want staging's first one merged", n)
+		}
+		if staging := w.requests("env/staging"); staging != 1 {
+			t.Errorf("%d requests into staging, want exactly 1", staging)
+		}
+		if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "1" {
+			t.Errorf("%s merges on staging, want 1", merges)
+		}
+		if got, want := w.git("rev-parse", "env/staging^{tree}"), w.git("rev-parse", src+"^{tree}"); got != want {
+			t.Errorf("staging's tree is not the source's")
+		}
+		// Settled: both agents cycle without error.
 		for _, c := range []*controller.Controller{a, b} {
-			go func() { errs <- c.Cycle(context.Background()) }()
+			if err := c.Cycle(context.Background()); err != nil {
+				t.Errorf("a cycle after the race: %v", err)
+			}
 		}
-		// A racing agent may fail safely (a lease lost, a request merged under it); the next
-		// cycle re-plans. What matters is what GitHub and Git end up with.
-		<-errs
-		<-errs
-	}
-	if n := w.gh.PRs(); n < 1 || w.gh.PR(1).Base != "env/staging" || !w.gh.PR(1).Merged {
-		t.Fatalf("%d requests; want staging's first one merged", n)
-	}
-	if staging := w.requestsInto("env/staging"); staging != 1 {
-		t.Errorf("%d requests into staging, want exactly 1", staging)
-	}
-	if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "1" {
-		t.Errorf("%s merges on staging, want 1", merges)
-	}
-	if got, want := w.git("rev-parse", "env/staging^{tree}"), w.git("rev-parse", src+"^{tree}"); got != want {
-		t.Errorf("staging's tree is not the source's")
-	}
-	// Settled: both agents cycle without error.
-	for _, c := range []*controller.Controller{a, b} {
-		if err := c.Cycle(context.Background()); err != nil {
-			t.Errorf("a cycle after the race: %v", err)
-		}
-	}
+	})
 }
 
 func TestAnAgentKilledMidCycleLeavesNoDuplicates(t *testing.T) {
-	w := newWorld(t)
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	// The agent dies after pushing the promotion branch, as it opens the request.
-	ctx, kill := context.WithCancel(context.Background())
-	w.ctrl.Forge = &killer{Forge: w.ctrl.Forge, kill: kill}
-	if err := w.ctrl.Cycle(ctx); err == nil {
-		t.Fatal("the killed cycle reported no error")
-	}
-	if w.gh.PRs() != 0 {
-		t.Fatalf("%d requests after the kill, want 0 (it died before opening one)", w.gh.PRs())
-	}
-	if w.git("rev-parse", "--verify", "-q", "stagegate/promote/staging") == "" {
-		t.Fatal("the promotion branch was not pushed before the kill")
-	}
-	// Restarted, it picks up where it was: same promotion commit, one request, one merge.
-	w.ctrl = w.controller()
-	w.cycle()
-	w.cycle()
-	if n := w.requestsInto("env/staging"); n != 1 || !w.gh.PR(1).Merged {
-		t.Fatalf("after the restart: %d requests into staging; want one, merged", n)
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		// The agent dies after pushing the promotion branch, as it opens the request.
+		ctx, kill := context.WithCancel(context.Background())
+		w.ctrl.Forge = &killer{Forge: w.ctrl.Forge, kill: kill}
+		if err := w.ctrl.Cycle(ctx); err == nil {
+			t.Fatal("the killed cycle reported no error")
+		}
+		if w.requests("") != 0 {
+			t.Fatalf("%d requests after the kill, want 0 (it died before opening one)", w.requests(""))
+		}
+		if w.git("rev-parse", "--verify", "-q", "stagegate/promote/staging") == "" {
+			t.Fatal("the promotion branch was not pushed before the kill")
+		}
+		// Restarted, it picks up where it was: same promotion commit, one request, one merge.
+		w.ctrl = w.controller()
+		w.cycle()
+		w.cycle()
+		if n := w.requests("env/staging"); n != 1 || !w.request(1).Merged {
+			t.Fatalf("after the restart: %d requests into staging; want one, merged", n)
+		}
+	})
 }
 
 func (w *world) lastInto(base string) githubtest.PR {
@@ -722,19 +726,20 @@ func TestAuthorsApprovingUnderTheirLoginDoNotCount(t *testing.T) {
 }
 
 func TestATargetThatMovedAfterGatingIsNotMergedInto(t *testing.T) {
-	w := newWorld(t)
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	// A hotfix lands on staging after the gates ran, while the statuses are being posted.
-	w.ctrl.Forge = &baseMover{Forge: w.ctrl.Forge, move: func() {
-		gitsourcetest.Commit(t, w.gh.Repo(), "env/staging", map[string]string{"hotfix.txt": "x"}, "hotfix")
-	}}
-	w.cycle()
-	if w.gh.PR(1).Merged {
-		t.Fatal("merged into a staging that moved after gating: the merged tree was never gated")
-	}
-	if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "0" {
-		t.Errorf("%s merges on staging, want none", merges)
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		// A hotfix lands on staging after the gates ran, while the statuses are being posted.
+		w.ctrl.Forge = &baseMover{Forge: w.ctrl.Forge, move: func() {
+			gitsourcetest.Commit(t, w.repo, "env/staging", map[string]string{"hotfix.txt": "x"}, "hotfix")
+		}}
+		w.cycle()
+		if w.request(1).Merged {
+			t.Fatal("merged into a staging that moved after gating: the merged tree was never gated")
+		}
+		if merges := w.git("rev-list", "--count", "--merges", "env/staging"); merges != "0" {
+			t.Errorf("%s merges on staging, want none", merges)
+		}
+	})
 }
 
 // baseMover runs move when the overall status is first posted: after gating, before merging.
