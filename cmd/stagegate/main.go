@@ -106,6 +106,10 @@ what passes, one pull request per target environment.`,
 		newRunCmd,
 		newApplyCmd,
 		newDriftCmd,
+		newRequestsCmd,
+		newApproveCmd,
+		newRejectCmd,
+		newMergeCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}
