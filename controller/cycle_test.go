@@ -368,50 +368,52 @@ func TestPromotionFlowsOnEveryForge(t *testing.T) {
 }
 
 func TestSourceMovingOnUpdatesTheRequestAndVoidsOldApprovals(t *testing.T) {
-	w := newWorld(t)
-	// staging merges by itself once one approval counts: an old approval counted by mistake
-	// would show as a merge.
-	w.p.Spec.Environments[1].Promote = &config.Promote{Auto: true, Approvals: 1}
-	w.ctrl = w.controller()
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	w.cycle()
-	before := w.gh.PR(1)
-	w.gh.AddReview(1, "alice", "APPROVED")
+	forEachForge(t, func(t *testing.T, w *world) {
+		// staging merges by itself once one approval counts: an old approval counted by mistake
+		// would show as a merge.
+		w.p.Spec.Environments[1].Promote = &config.Promote{Auto: true, Approvals: 1}
+		w.ctrl = w.controller()
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		w.cycle()
+		before := w.request(1)
+		w.review(1, "alice", gitsource.Approved)
 
-	second := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
-	w.cycle()
-	after := w.gh.PR(1)
-	if w.gh.PRs() != 1 {
-		t.Fatalf("%d requests; a newer source commit must update the one request, not open another", w.gh.PRs())
-	}
-	if after.HeadSHA == before.HeadSHA || after.Title != "Promote "+second[:7]+" to staging" || !strings.Contains(after.Body, "+  color: red") {
-		t.Errorf("request after the source moved: head %s (was %s), title %q; want a new promotion commit for %s", after.HeadSHA, before.HeadSHA, after.Title, second[:7])
-	}
-	if after.Merged {
-		t.Fatal("merged: alice approved the old promotion commit, which must not count")
-	}
-	statuses := w.statuses(after.HeadSHA)
-	if statuses["stagegate/approvals"] != "pending" || statuses["stagegate"] != "pending" {
-		t.Errorf("statuses on the new head = %v; want approvals and the overall status pending", statuses)
-	}
+		second := gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+		w.cycle()
+		after := w.request(1)
+		if w.requests("") != 1 {
+			t.Fatalf("%d requests; a newer source commit must update the one request, not open another", w.requests(""))
+		}
+		if after.HeadSHA == before.HeadSHA || after.Title != "Promote "+second[:7]+" to staging" || !strings.Contains(after.Body, "+  color: red") {
+			t.Errorf("request after the source moved: head %s (was %s), title %q; want a new promotion commit for %s", after.HeadSHA, before.HeadSHA, after.Title, second[:7])
+		}
+		if after.Merged {
+			t.Fatal("merged: alice approved the old promotion commit, which must not count")
+		}
+		statuses := w.statuses(after.HeadSHA)
+		if statuses["stagegate/approvals"] != "pending" || statuses["stagegate"] != "pending" {
+			t.Errorf("statuses on the new head = %v; want approvals and the overall status pending", statuses)
+		}
+	})
 }
 
 func TestARequestClosedByAPersonIsNotReopenedForTheSameSource(t *testing.T) {
-	w := newWorld(t)
-	w.p.Spec.Environments[1].Promote = &config.Promote{} // staging: a person merges
-	w.ctrl = w.controller()
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	w.cycle()
-	w.closeRequest(1)
-	w.cycle()
-	if w.gh.PRs() != 1 {
-		t.Fatalf("%d requests: the closed request was reopened for the same source commit", w.gh.PRs())
-	}
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
-	w.cycle()
-	if w.gh.PRs() != 2 || w.gh.PR(2).State != "open" {
-		t.Fatalf("a new source commit after a closed request: %d requests; want a new open one", w.gh.PRs())
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		w.p.Spec.Environments[1].Promote = &config.Promote{} // staging: a person merges
+		w.ctrl = w.controller()
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		w.cycle()
+		w.closeRequest(1)
+		w.cycle()
+		if w.requests("") != 1 {
+			t.Fatalf("%d requests: the closed request was reopened for the same source commit", w.requests(""))
+		}
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+		w.cycle()
+		if w.requests("") != 2 || w.request(2).State != "open" {
+			t.Fatalf("a new source commit after a closed request: %d requests; want a new open one", w.requests(""))
+		}
+	})
 }
 
 func TestAFailingGateBlocksTheMerge(t *testing.T) {
@@ -536,39 +538,40 @@ func TestASettledRequestCostsOneConditionalReadPerCycle(t *testing.T) {
 }
 
 func TestAPersonsMergeCarriesTheTrailersOfTheBody(t *testing.T) {
-	w := newWorld(t)
-	w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
-	w.ctrl = w.controller()
-	src := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	w.cycle()
-	w.gh.AddReview(1, "alice", "APPROVED")
-	w.cycle()
-	pr := w.gh.PR(1)
-	if pr.Merged {
-		t.Fatal("the agent merged although staging does not promote automatically")
-	}
-	// The person merges as GitHub does when the repository's merge commits take the request's
-	// title and description.
-	if _, err := w.ctrl.Forge.Merge(context.Background(), 1, gitsource.MergeOptions{SHA: pr.HeadSHA, Method: "merge", Title: pr.Title, Message: pr.Body}); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string][]string{}
-	for _, tr := range gitsource.Trailers(w.git("log", "-1", "--format=%B", "env/staging")) {
-		got[tr.Key] = append(got[tr.Key], tr.Value)
-	}
-	want := map[string][]string{
-		"Stagegate-Source":      {"env/dev@" + src},
-		"Stagegate-Approved-By": {"alice"},
-		"Stagegate-Request":     {"#1"},
-	}
-	for k, v := range want {
-		if strings.Join(got[k], ",") != strings.Join(v, ",") {
-			t.Errorf("trailer %s = %v, want %v (all: %v)", k, got[k], v, got)
+	forEachForge(t, func(t *testing.T, w *world) {
+		w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
+		w.ctrl = w.controller()
+		src := gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		w.cycle()
+		w.review(1, "alice", gitsource.Approved)
+		w.cycle()
+		pr := w.request(1)
+		if pr.Merged {
+			t.Fatal("the agent merged although staging does not promote automatically")
 		}
-	}
-	if !slices.Contains(got["Stagegate-Gate"], "approvals=pass") || len(got["Stagegate-Rendered"]) != 1 {
-		t.Errorf("gate verdicts or rendered digest missing from the merge commit: %v", got)
-	}
+		// The person merges as GitHub does when the repository's merge commits take the request's
+		// title and description.
+		if _, err := w.ctrl.Forge.Merge(context.Background(), 1, gitsource.MergeOptions{SHA: pr.HeadSHA, Method: "merge", Title: pr.Title, Message: pr.Body}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]string{}
+		for _, tr := range gitsource.Trailers(w.git("log", "-1", "--format=%B", "env/staging")) {
+			got[tr.Key] = append(got[tr.Key], tr.Value)
+		}
+		want := map[string][]string{
+			"Stagegate-Source":      {"env/dev@" + src},
+			"Stagegate-Approved-By": {"alice"},
+			"Stagegate-Request":     {"#1"},
+		}
+		for k, v := range want {
+			if strings.Join(got[k], ",") != strings.Join(v, ",") {
+				t.Errorf("trailer %s = %v, want %v (all: %v)", k, got[k], v, got)
+			}
+		}
+		if !slices.Contains(got["Stagegate-Gate"], "approvals=pass") || len(got["Stagegate-Rendered"]) != 1 {
+			t.Errorf("gate verdicts or rendered digest missing from the merge commit: %v", got)
+		}
+	})
 }
 
 func TestTwoAgentsRacingOpenOneRequestAndMergeOnce(t *testing.T) {
@@ -684,20 +687,21 @@ func TestTheAgentsOwnCloseDoesNotBlockALaterPromotion(t *testing.T) {
 }
 
 func TestAuthorsOfCarriedCommitsCannotApprove(t *testing.T) {
-	w := newWorld(t)
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	w.cycle() // staging merged
-	w.cycle() // prod opened
-	// The dev commit's author approves the prod promotion, which carries that commit.
-	w.gh.AddReview(2, gitsourcetest.AuthorName, "APPROVED")
-	w.gh.AddReview(2, "bob", "APPROVED")
-	w.cycle()
-	if w.gh.PR(2).Merged {
-		t.Fatal("merged with the change's own author counted as one of two approvals")
-	}
-	if s := w.statuses(w.gh.PR(2).HeadSHA); s["stagegate/approvals"] != "pending" {
-		t.Errorf("approvals = %q, want pending (1 of 2)", s["stagegate/approvals"])
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		w.cycle() // staging merged
+		w.cycle() // prod opened
+		// The dev commit's author approves the prod promotion, which carries that commit.
+		w.review(2, gitsourcetest.AuthorName, gitsource.Approved)
+		w.review(2, "bob", gitsource.Approved)
+		w.cycle()
+		if w.request(2).Merged {
+			t.Fatal("merged with the change's own author counted as one of two approvals")
+		}
+		if s := w.statuses(w.request(2).HeadSHA); s["stagegate/approvals"] != "pending" {
+			t.Errorf("approvals = %q, want pending (1 of 2)", s["stagegate/approvals"])
+		}
+	})
 }
 
 // An author whose GitHub login is neither their commit name nor their email is still the
@@ -758,43 +762,45 @@ func (b *baseMover) SetStatus(ctx context.Context, sha string, s gitsource.Statu
 }
 
 func TestSoakCountsFromWhenTheCommitArrivedNotWhenItWasWritten(t *testing.T) {
-	w := newWorld(t)
-	w.p.Spec.Environments[1].Gates.Soak = &config.SoakGate{Duration: config.Duration{Duration: 30 * time.Minute}}
-	w.now = time.Now()
-	w.ctrl = w.controller()
-	// The commit is dated 2025 (gitsourcetest's epoch) but reaches dev now.
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	w.cycle()
-	if w.gh.PR(1).Merged {
-		t.Fatal("merged at once: soak counted from the commit's date, not from its arrival")
-	}
-	w.now = w.now.Add(31 * time.Minute)
-	w.ctrl = w.controller() // a restart: the arrival is read back from the forge
-	w.cycle()
-	if !w.gh.PR(1).Merged {
-		t.Fatalf("not merged after 31 minutes of a 30-minute soak: %v", w.statuses(w.gh.PR(1).HeadSHA))
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		w.p.Spec.Environments[1].Gates.Soak = &config.SoakGate{Duration: config.Duration{Duration: 30 * time.Minute}}
+		w.now = time.Now()
+		w.ctrl = w.controller()
+		// The commit is dated 2025 (gitsourcetest's epoch) but reaches dev now.
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		w.cycle()
+		if w.request(1).Merged {
+			t.Fatal("merged at once: soak counted from the commit's date, not from its arrival")
+		}
+		w.now = w.now.Add(31 * time.Minute)
+		w.ctrl = w.controller() // a restart: the arrival is read back from the forge
+		w.cycle()
+		if !w.request(1).Merged {
+			t.Fatalf("not merged after 31 minutes of a 30-minute soak: %v", w.statuses(w.request(1).HeadSHA))
+		}
+	})
 }
 
 func TestASettledPromotionIsGatedAgainWhenAFreezeBegins(t *testing.T) {
-	w := newWorld(t)
-	w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
-	w.p.Spec.Environments[1].Gates.Window = &config.WindowGate{Deny: []config.Window{{
-		Schedule: "0 16 * * FRI", Duration: config.Duration{Duration: 64 * time.Hour}, TimeZone: "Europe/Berlin"}}}
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	w.now = time.Date(2026, 11, 27, 15, 0, 0, 0, berlin) // Friday, an hour before the freeze
-	w.ctrl = w.controller()
-	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
-	w.cycle()
-	w.gh.AddReview(1, "alice", "APPROVED")
-	w.cycle()
-	w.cycle() // settled: everything passes
-	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate"] != "success" {
-		t.Fatalf("before the freeze: overall status %q, want success", s["stagegate"])
-	}
-	w.now = time.Date(2026, 11, 27, 17, 0, 0, 0, berlin) // inside the freeze, nothing else changed
-	w.cycle()
-	if s := w.statuses(w.gh.PR(1).HeadSHA); s["stagegate/window"] != "pending" || s["stagegate"] != "pending" {
-		t.Errorf("inside the freeze: statuses %v; want window and overall pending, so nobody merges on green", s)
-	}
+	forEachForge(t, func(t *testing.T, w *world) {
+		w.p.Spec.Environments[1].Promote = &config.Promote{Approvals: 1} // staging: a person merges
+		w.p.Spec.Environments[1].Gates.Window = &config.WindowGate{Deny: []config.Window{{
+			Schedule: "0 16 * * FRI", Duration: config.Duration{Duration: 64 * time.Hour}, TimeZone: "Europe/Berlin"}}}
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		w.now = time.Date(2026, 11, 27, 15, 0, 0, 0, berlin) // Friday, an hour before the freeze
+		w.ctrl = w.controller()
+		gitsourcetest.Commit(t, w.repo, "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+		w.cycle()
+		w.review(1, "alice", gitsource.Approved)
+		w.cycle()
+		w.cycle() // settled: everything passes
+		if s := w.statuses(w.request(1).HeadSHA); s["stagegate"] != "success" {
+			t.Fatalf("before the freeze: overall status %q, want success", s["stagegate"])
+		}
+		w.now = time.Date(2026, 11, 27, 17, 0, 0, 0, berlin) // inside the freeze, nothing else changed
+		w.cycle()
+		if s := w.statuses(w.request(1).HeadSHA); s["stagegate/window"] != "pending" || s["stagegate"] != "pending" {
+			t.Errorf("inside the freeze: statuses %v; want window and overall pending, so nobody merges on green", s)
+		}
+	})
 }
