@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,15 @@ func TestParseReportsForgeGateProblems(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
+
+func TestTeamsNeedAForgeWithTeams(t *testing.T) {
+	_, err := Parse(yamlDoc(strings.Replace(validBase, "forge: {type: github}", "forge: {type: local}", 1)+`      gates:
+        approvals: {teams: [acme/sre]}
+`), "stagegate.yaml")
+	want := "stagegate.yaml:15: spec.environments[1].gates.approvals.teams: the local forge has no teams; list the people in approvals.users, or set spec.forge.type: github"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("approvals.teams on the local forge: %v; want %q", err, want)
 	}
 }

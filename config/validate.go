@@ -154,6 +154,9 @@ func validate(p *Pipeline) []Problem {
 			}
 		}
 		c.gates(at+".gates", env.Gates)
+		if a := env.Gates.Approvals; a != nil && len(a.Teams) > 0 && p.Spec.Forge.Type == ForgeLocal {
+			c.add(at+".gates.approvals.teams", "the local forge has no teams; list the people in approvals.users, or set spec.forge.type: %s", ForgeGitHub)
+		}
 	}
 	return c.problems
 }

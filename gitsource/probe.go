@@ -8,6 +8,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
@@ -28,6 +29,22 @@ func (h Heads) Names() []string {
 // advertisement, no objects transferred, and the mirror is not touched. This is the cheap
 // per-cycle poll.
 func (m *Mirror) Probe(ctx context.Context) (Heads, error) {
+	refs, err := m.listRefs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	heads := Heads{}
+	for name, sha := range refs {
+		if r := plumbing.ReferenceName(name); r.IsBranch() {
+			heads[r.Short()] = sha
+		}
+	}
+	m.log.Debug("probed", "branches", len(heads))
+	return heads, nil
+}
+
+// listRefs lists every ref the remote advertises (full name → sha), like `git ls-remote`.
+func (m *Mirror) listRefs(ctx context.Context) (map[string]string, error) {
 	auth, err := m.creds.auth(ctx, m.rawURL)
 	if err != nil {
 		return nil, err
@@ -37,17 +54,16 @@ func (m *Mirror) Probe(ctx context.Context) (Heads, error) {
 	remote := git.NewRemote(nil, &gitconfig.RemoteConfig{Name: remoteName, URLs: []string{m.rawURL}})
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return Heads{}, nil
+		return map[string]string{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", m.classify(err, m.creds.knownHostsFile))
 	}
-	heads := Heads{}
+	out := map[string]string{}
 	for _, r := range refs {
-		if r.Name().IsBranch() {
-			heads[r.Name().Short()] = r.Hash().String()
+		if r.Type() == plumbing.HashReference {
+			out[r.Name().String()] = r.Hash().String()
 		}
 	}
-	m.log.Debug("probed", "branches", len(heads))
-	return heads, nil
+	return out, nil
 }

@@ -107,6 +107,10 @@ what passes, one pull request per target environment.`,
 		newApplyCmd,
 		newDriftCmd,
 		newAuditCmd,
+		newRequestsCmd,
+		newApproveCmd,
+		newRejectCmd,
+		newMergeCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}

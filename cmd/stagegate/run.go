@@ -19,8 +19,7 @@ import (
 	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/deploy"
 	"github.com/stagegate-dev/stagegate/gates"
-	"github.com/stagegate-dev/stagegate/gitsource"
-	"github.com/stagegate-dev/stagegate/gitsource/github"
+	"github.com/stagegate-dev/stagegate/gitsource/local"
 )
 
 // runFlags are the agent's own settings; the config file holds only pipelines.
@@ -160,18 +159,7 @@ func (c *cli) controllerFor(ctx context.Context, p config.Pipeline, f runFlags, 
 	if err != nil {
 		return nil, err
 	}
-	forge, commitURL, err := newForge(ctx, p, c)
-	if err != nil {
-		return nil, err
-	}
-	opts := gitsource.Options{CacheDir: c.cacheDir, Log: c.log}
-	if app, ok := forge.(interface {
-		UsesApp() bool
-		GitToken(context.Context) (string, error)
-	}); ok && app.UsesApp() && p.Spec.Repo.TokenEnv == "" && p.Spec.Repo.TokenFile == "" {
-		opts.Token = app.GitToken // Git over HTTPS as the same App installation
-	}
-	m, err := gitsource.Open(ctx, p.Spec.Repo, opts)
+	m, forge, commitURL, err := c.connect(ctx, p, local.DefaultActor)
 	if err != nil {
 		return nil, err
 	}
@@ -192,21 +180,6 @@ func webhookSecret(f runFlags) (controller.Secret, error) {
 		return controller.Secret(strings.TrimSpace(string(b))), nil
 	}
 	return controller.Secret(os.Getenv(f.webhookSecretEnv)), nil
-}
-
-// newForge makes a pipeline's forge, and how request bodies link its commits.
-func newForge(ctx context.Context, p config.Pipeline, c *cli) (controller.Forge, func(string) string, error) {
-	switch p.Spec.Forge.Type {
-	case config.ForgeGitHub:
-		f, err := github.New(ctx, github.OptionsFor(p.Spec, c.log))
-		if err != nil {
-			return nil, nil, err
-		}
-		return f, commitURL(p.Spec.Repo.URL), nil
-	default:
-		return nil, nil, fmt.Errorf("forge type %q: stagegate run needs a forge to hold promotion requests, and the local forge is not built yet; "+
-			"set spec.forge.type: github, or use stagegate plan and stagegate gate meanwhile", p.Spec.Forge.Type)
-	}
 }
 
 // commitURL links commits of an https repository (https://github.com/acme/shop.git →

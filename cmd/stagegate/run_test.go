@@ -59,14 +59,6 @@ func TestRunOncePromotes(t *testing.T) {
 	}
 }
 
-func TestRunOnceWithTheLocalForgeSaysWhatToDo(t *testing.T) {
-	_, global := seed(t)
-	code, _, errs := stagegate(t, append([]string{"run", "--once"}, global...)...)
-	if code != exitError || !strings.Contains(errs, "set spec.forge.type: github") {
-		t.Errorf("run --once with the local forge: exit %d, stderr %q", code, errs)
-	}
-}
-
 func TestRunTakesSignedWebhooksAndStopsOnSignal(t *testing.T) {
 	gh := emulator(t)
 	cfg := githubConfig(t, gh)
