@@ -155,6 +155,14 @@ func validate(p *Pipeline) []Problem {
 		}
 		c.gates(at+".gates", env.Gates)
 	}
+	if sg := p.Spec.Signing; sg != nil {
+		if strings.TrimSpace(sg.Key) == "" {
+			c.add("spec.signing.key", "required; the armored OpenPGP private key file promotion commits are signed with")
+		}
+		if sg.PassphraseEnv != "" && !envNamePattern.MatchString(sg.PassphraseEnv) {
+			c.add("spec.signing.passphraseEnv", "want an environment variable name like STAGEGATE_SIGNING_PASSPHRASE, got %q", sg.PassphraseEnv)
+		}
+	}
 	return c.problems
 }
 

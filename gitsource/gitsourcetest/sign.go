@@ -90,7 +90,7 @@ func ArmoredPrivateKey(t testing.TB, key *openpgp.Entity) string {
 	var b strings.Builder
 	w, err := armor.Encode(&b, openpgp.PrivateKeyType, nil)
 	if err == nil {
-		err = key.SerializePrivate(w, nil)
+		err = key.SerializePrivateWithoutSigning(w, nil)
 	}
 	if err == nil {
 		err = w.Close()
