@@ -46,9 +46,10 @@ type Verification struct {
 	Status SignatureStatus `json:"status"`
 	// Kind of the signature; empty when unsigned.
 	Kind SignatureKind `json:"kind,omitempty"`
-	// KeyID names the signing key: an OpenPGP key's fingerprint (or its 16-hex-digit key ID when
-	// the signature names no fingerprint and the key is unknown), or an SSH key's SHA256
-	// fingerprint ("SHA256:…"), as `git log --show-signature` prints it.
+	// KeyID names the signing key: an OpenPGP key's fingerprint in upper-case hex (once verified,
+	// the primary key's, also when a subkey signed; for an unknown key, the issuer the signature
+	// names, a 16-hex-digit key ID when it names no fingerprint), or an SSH key's SHA256
+	// fingerprint ("SHA256:…"), as `git log --show-signature` prints them.
 	KeyID string `json:"keyID,omitempty"`
 	// Signer is who the keyring says the key belongs to: the OpenPGP key's primary user ID, or
 	// the principals of its allowed-signers line. Empty unless verified.
@@ -194,18 +195,8 @@ func (k *Keyring) verifyPGP(payload []byte, sig string) Verification {
 	if err != nil {
 		return bad(v, "OpenPGP signature by %s does not verify: %v", v.KeyID, err)
 	}
-	v.Status = Verified
-	if s.IssuerKeyId != nil {
-		// Name the key that signed: a subkey's fingerprint when a subkey did.
-		for _, key := range signer.Subkeys {
-			if key.PublicKey.KeyId == *s.IssuerKeyId {
-				v.KeyID = strings.ToUpper(hex.EncodeToString(key.PublicKey.Fingerprint))
-			}
-		}
-		if signer.PrimaryKey.KeyId == *s.IssuerKeyId {
-			v.KeyID = strings.ToUpper(hex.EncodeToString(signer.PrimaryKey.Fingerprint))
-		}
-	}
+	// Name the key the keyring lists, the primary key, also when one of its subkeys signed.
+	v.Status, v.KeyID = Verified, strings.ToUpper(hex.EncodeToString(signer.PrimaryKey.Fingerprint))
 	if id := signer.PrimaryIdentity(); id != nil {
 		v.Signer = id.Name
 	}
