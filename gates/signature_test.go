@@ -20,7 +20,9 @@ func TestSignature(t *testing.T) {
 	promo.Message = "Promote 1234567 to staging\n\nStagegate-Source: env/dev@1234567890123456789012345678901234567890\n"
 	verified := gitsource.Verification{Status: gitsource.Verified, Kind: gitsource.SignaturePGP, KeyID: "AAAA", Signer: "Alice <alice@example.com>"}
 	byStagegate := gitsource.Verification{Status: gitsource.Verified, Kind: gitsource.SignaturePGP, KeyID: key, Signer: "stagegate"}
-	sig := func(c gitsource.Commit, v gitsource.Verification) CommitSignature { return CommitSignature{Commit: c, Verification: v} }
+	sig := func(c gitsource.Commit, v gitsource.Verification) CommitSignature {
+		return CommitSignature{Commit: c, Verification: v}
+	}
 
 	for _, tc := range []struct {
 		name     string
