@@ -28,10 +28,12 @@ type signing struct {
 	verified map[string]gitsource.Verification // by environment name + "@" + sha
 }
 
-// loadKeys reads every key file the pipeline names, relative to its config file. config.Load
-// with gitsource.CheckSigning has checked them; an error here is a file changed since, or the
-// signing key's passphrase missing, and is terminal until the config or environment is fixed.
-func (c *Controller) loadKeys() error {
+// LoadKeys reads every key file the pipeline names, relative to its config file: the keyrings
+// of the signature gates and spec.signing's key, decrypted with its passphrase. The controller
+// reads them once, when first needed; the agent calls it at start so that a missing passphrase
+// stops it there. config.Load with gitsource.CheckSigning has checked the files; an error here
+// is a file changed since, or the passphrase missing, and is terminal until that is fixed.
+func (c *Controller) LoadKeys() error {
 	s := &c.signing
 	s.once.Do(func() {
 		p := &c.Pipeline
@@ -70,7 +72,7 @@ func (c *Controller) loadKeys() error {
 
 // signKey is the key promotion commits are signed with; nil when spec.signing is not set.
 func (c *Controller) signKey() (*openpgp.Entity, error) {
-	if err := c.loadKeys(); err != nil {
+	if err := c.LoadKeys(); err != nil {
 		return nil, err
 	}
 	return c.signing.key, nil
@@ -83,7 +85,7 @@ func (c *Controller) gatherSignatures(p *promotion, f *gates.ForgeFacts) error {
 	if p.to.Gates.Signature == nil {
 		return nil
 	}
-	if err := c.loadKeys(); err != nil {
+	if err := c.LoadKeys(); err != nil {
 		return err
 	}
 	if c.signing.key != nil {

@@ -246,3 +246,48 @@ func TestParseKeyringRefuses(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerify feeds Verify signatures as a pushed commit may carry them: whatever the bytes, it
+// returns a verdict, and only a signature by a known key verifies.
+func FuzzVerify(f *testing.F) {
+	key, _ := gitsourcetest.SSHKey(f)
+	ring, err := gitsource.ParseKeyring(nil, []byte(gitsourcetest.AllowedSigner("bob@example.com", key.PublicKey())))
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := gitsource.SSHSignature(key, []byte("payload"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte("payload"), good)
+	f.Add([]byte("payload"), "-----BEGIN PGP SIGNATURE-----\n\nwnUEARYKAB0WIQQ=\n-----END PGP SIGNATURE-----\n")
+	f.Add([]byte("payload"), "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n")
+	f.Add([]byte(""), "")
+	f.Fuzz(func(t *testing.T, payload []byte, sig string) {
+		v := ring.Verify(payload, sig)
+		switch v.Status {
+		case gitsource.Verified:
+			if v.Signer != "bob@example.com" {
+				t.Errorf("verified with signer %q", v.Signer)
+			}
+		case gitsource.Unsigned, gitsource.UnknownSigner, gitsource.BadSignature:
+		default:
+			t.Errorf("status %q", v.Status)
+		}
+	})
+}
+
+// FuzzParseAllowedSigners: an allowed signers file never panics the parser, and a file it takes
+// holds at least one signer.
+func FuzzParseAllowedSigners(f *testing.F) {
+	key, _ := gitsourcetest.SSHKey(f)
+	f.Add(gitsourcetest.AllowedSigner("bob@example.com", key.PublicKey()))
+	f.Add(`"a@x,b@y" namespaces="git,file" ` + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key.PublicKey()))) + " comment\n# c\n")
+	f.Add("\"unterminated ssh-ed25519 AAAA\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		k, err := gitsource.ParseKeyring(nil, []byte(data))
+		if err == nil && k.Empty() {
+			t.Errorf("took %q but holds no signer", data)
+		}
+	})
+}
