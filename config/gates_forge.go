@@ -14,7 +14,7 @@ import (
 )
 
 // The options of the gates that judge a promotion rather than its objects: approvals, checks,
-// window, soak and lineage. They read facts the agent gathers from Git and the forge (reviews,
+// window, soak, lineage and signature. They read facts the agent gathers from Git and the forge (reviews,
 // commit statuses, deploy times, the target branch's history); docs/gates.md describes them.
 
 // ApprovalsGate requires approving reviews of the promotion request.

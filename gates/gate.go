@@ -48,7 +48,7 @@ type Input struct {
 }
 
 // ForgeFacts are what Git and the forge say about a promotion, gathered by the controller's
-// propose step before the gates run. The approvals, checks, window, soak and lineage gates read them.
+// propose step before the gates run. The approvals, checks, window, soak, lineage and signature gates read them.
 type ForgeFacts struct {
 	// SourceBranch and SourceSHA: the commit being promoted, from the source environment.
 	SourceBranch string

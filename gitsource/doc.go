@@ -1,8 +1,9 @@
 // Package gitsource is stagegate's view of Git and of the forges: one cached bare mirror per
 // repository, a cheap probe of branch heads, incremental fetches, commit trees read as in-memory
 // filesystems (no working copy), history between two points, promotion commits with their
-// trailers, pushes with a lease, lineage (the target's changes the source lacks), and the values
-// forges deal in (requests, reviews, statuses). The GitHub forge is in gitsource/github; test
+// trailers (signed, when a key is given), pushes with a lease, lineage (the target's changes the
+// source lacks), commit signatures verified against an OpenPGP keyring and SSH allowed signers,
+// and the values forges deal in (requests, reviews, statuses). The GitHub forge is in gitsource/github; test
 // doubles that are real servers are in gitsourcetest (Git over smart HTTP and SSH) and
 // githubtest (a GitHub emulator backed by a real repository).
 //

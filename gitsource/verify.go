@@ -150,6 +150,9 @@ func (k *Keyring) Verify(payload []byte, signature string) Verification {
 	switch {
 	case sig == "":
 		return Verification{Status: Unsigned}
+	case strings.Count(sig, "-----BEGIN ") > 1:
+		// As git does: several signatures cannot be reduced to one signer.
+		return Verification{Status: BadSignature, Reason: "the commit carries several signatures; git accepts one"}
 	case strings.HasPrefix(sig, "-----BEGIN PGP SIGNATURE-----"):
 		return k.verifyPGP(payload, sig)
 	case strings.HasPrefix(sig, sshSigArmorStart):
