@@ -55,6 +55,17 @@ func TestVerifyCommit(t *testing.T) {
 		return bad
 	}
 
+	twice := func(sha string) string {
+		// The same commit with its signature given twice, as git refuses it.
+		raw := gitsourcetest.Git(t, repo, "cat-file", "commit", sha)
+		sig := signatureOf(t, raw)
+		headers, msg, _ := strings.Cut(raw, "\n\n")
+		headers, _, _ = strings.Cut(headers, "\ngpgsig ")
+		two := gitsourcetest.WriteSigned(t, repo, headers+"\n\n"+msg, sig+sig)
+		gitsourcetest.Git(t, repo, "update-ref", "refs/heads/main", two, sha)
+		return two
+	}
+
 	shas := map[string]string{
 		"pgp known":         commit(gitsourcetest.PGPSigner(alice)),
 		"pgp unknown":       commit(gitsourcetest.PGPSigner(mallory)),
@@ -65,6 +76,7 @@ func TestVerifyCommit(t *testing.T) {
 		"ssh other ns":      commit(gitsourcetest.SSHSigner(onlyFiles)),
 		"ssh tampered":      tampered(gitsourcetest.SSHSigner(bob)),
 		"ssh signed by CLI": sshCLICommit(t, repo, bob, bobKey),
+		"two signatures":    twice(commit(gitsourcetest.PGPSigner(alice))),
 	}
 	m := openMirror(t, repo)
 	fp := strings.ToUpper(keyFingerprint(alice.PrimaryKey.Fingerprint))
@@ -77,6 +89,7 @@ func TestVerifyCommit(t *testing.T) {
 		"ssh unknown":       {Status: gitsource.UnknownSigner, Kind: gitsource.SignatureSSH, KeyID: ssh.FingerprintSHA256(eve.PublicKey())},
 		"ssh other ns":      {Status: gitsource.UnknownSigner, Kind: gitsource.SignatureSSH, KeyID: ssh.FingerprintSHA256(onlyFiles.PublicKey())},
 		"ssh tampered":      {Status: gitsource.BadSignature, Kind: gitsource.SignatureSSH, KeyID: ssh.FingerprintSHA256(bob.PublicKey())},
+		"two signatures":    {Status: gitsource.BadSignature},
 		"ssh signed by CLI": {Status: gitsource.Verified, Kind: gitsource.SignatureSSH, KeyID: ssh.FingerprintSHA256(bob.PublicKey()), Signer: "bob@example.com"},
 	}
 	for name, sha := range shas {
