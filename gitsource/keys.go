@@ -69,6 +69,20 @@ func LoadSigningKey(file string, passphrase []byte) (*openpgp.Entity, error) {
 	return key, nil
 }
 
+// SigningKeyID reads the fingerprint of the signing key in file without decrypting it: what a
+// verifier compares Verification.KeyID of promotion commits with (`stagegate audit --verify`).
+func SigningKeyID(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read the signing key: %w", err)
+	}
+	key, err := parseSigningKey(b)
+	if err != nil {
+		return "", fmt.Errorf("signing key %s: %w", file, err)
+	}
+	return Fingerprint(key), nil
+}
+
 func parseSigningKey(b []byte) (*openpgp.Entity, error) {
 	if !bytes.Contains(b, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
 		return nil, errors.New("not an armored OpenPGP private key; export it with gpg --export-secret-keys --armor KEYID")

@@ -101,4 +101,7 @@ func TestLoadSigningKeyDecrypts(t *testing.T) {
 	if err != nil || k.PrivateKey.Encrypted {
 		t.Errorf("LoadSigningKey = %v; want the key decrypted", err)
 	}
+	if id, err := gitsource.SigningKeyID(file); err != nil || id != gitsource.Fingerprint(key) {
+		t.Errorf("SigningKeyID = %s, %v; want %s without the passphrase", id, err, gitsource.Fingerprint(key))
+	}
 }
