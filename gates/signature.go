@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -89,7 +90,7 @@ func (signatureGate) Evaluate(in Input) Result {
 				Message: what + " is not signed", Fix: fix})
 		case gitsource.UnknownSigner:
 			findings = append(findings, Finding{Check: CheckUnknownSigner, Severity: Error,
-				Message: fmt.Sprintf("%s is signed by %s key %s, which the keyring does not hold", what, kindName(v.Kind), v.KeyID),
+				Message: fmt.Sprintf("%s is signed by %s key %s, which the keyring does not hold", what, kindName(v.Kind), cmp.Or(v.KeyID, "(the signature names none)")),
 				Fix:     "re-sign it with a key in the gate's keyring or allowed signers, or add the signer's public key there through review"})
 		default:
 			findings = append(findings, Finding{Check: CheckBadSignature, Severity: Error,

@@ -17,32 +17,31 @@ import (
 // LoadKeyring reads an OpenPGP keyring file and an SSH allowed signers file (either may be "")
 // into a Keyring. Errors name the file and what to do.
 func LoadKeyring(keyringFile, allowedSignersFile string) (*Keyring, error) {
-	var pgp, ssh []byte
-	var errs []error
-	read := func(file, what string) []byte {
-		if file == "" {
-			return nil
-		}
-		b, err := os.ReadFile(file)
+	k := &Keyring{}
+	if keyringFile != "" {
+		b, err := os.ReadFile(keyringFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w", what, err))
+			return nil, fmt.Errorf("read the OpenPGP keyring: %w", err)
 		}
-		return b
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil, fmt.Errorf("%s is empty; export public keys into it with gpg --export --armor KEYID", keyringFile)
+		}
+		r, err := ParseKeyring(b, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", keyringFile, err)
+		}
+		k.pgp = r.pgp
 	}
-	pgp = read(keyringFile, "the OpenPGP keyring")
-	ssh = read(allowedSignersFile, "the SSH allowed signers file")
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if keyringFile != "" && len(pgp) == 0 {
-		return nil, fmt.Errorf("%s is empty; export public keys into it with gpg --export --armor KEYID", keyringFile)
-	}
-	if allowedSignersFile != "" && ssh == nil {
-		ssh = []byte{}
-	}
-	k, err := ParseKeyring(pgp, ssh)
-	if err != nil {
-		return nil, err
+	if allowedSignersFile != "" {
+		b, err := os.ReadFile(allowedSignersFile)
+		if err != nil {
+			return nil, fmt.Errorf("read the SSH allowed signers file: %w", err)
+		}
+		r, err := ParseKeyring(nil, append(b, '\n')) // non-nil even when empty
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", allowedSignersFile, err)
+		}
+		k.ssh = r.ssh
 	}
 	return k, nil
 }

@@ -60,7 +60,7 @@ spec:
 		{"missing, unreadable and invalid files", doc("public-only.asc", "{keyring: nope.asc, allowedSigners: bad_signers}", "{allowedSigners: nope}"), []string{
 			file + ":6: spec.signing.key: not an armored OpenPGP private key; export it with gpg --export-secret-keys --armor KEYID",
 			file + ":13: spec.environments[1].gates.signature.keyring: read the OpenPGP keyring: open " + dir + "/nope.asc: no such file or directory",
-			file + ":13: spec.environments[1].gates.signature.allowedSigners: allowed signers line 1: want `principals [options] key-type base64-key`: ssh: no key found",
+			file + ":13: spec.environments[1].gates.signature.allowedSigners: " + dir + "/bad_signers: allowed signers line 1: want `principals [options] key-type base64-key`: ssh: no key found",
 			file + ":18: spec.environments[2].gates.signature.allowedSigners: read the SSH allowed signers file: open " + dir + "/nope: no such file or directory",
 		}},
 		{"a keyring without the signing key, where promotion commits are judged", doc("signing.asc", "{keyring: keys.asc}", "{keyring: keys.asc}"), []string{
