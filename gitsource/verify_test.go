@@ -304,3 +304,57 @@ func FuzzParseAllowedSigners(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyCommitSignedByGPG checks the verifier against a commit signed by git with gpg
+// itself, the way most people sign.
+func TestVerifyCommitSignedByGPG(t *testing.T) {
+	if _, err := exec.LookPath("gpg"); err != nil {
+		t.Skip("gpg not installed")
+	}
+	home, err := os.MkdirTemp("", "gpg") // short: gpg-agent's socket path has a length limit
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run()
+		os.RemoveAll(home)
+	})
+	run := func(stdin string, name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+home, "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=Carol", "GIT_AUTHOR_EMAIL=carol@example.com", "GIT_COMMITTER_NAME=Carol", "GIT_COMMITTER_EMAIL=carol@example.com")
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.Output()
+		if err != nil {
+			var stderr string
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = string(ee.Stderr)
+			}
+			t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr)
+		}
+		return string(out)
+	}
+	run("", "gpg", "--batch", "--passphrase", "", "--quick-gen-key", "Carol <carol@example.com>", "ed25519", "sign", "never")
+	public := run("", "gpg", "--batch", "--armor", "--export", "carol@example.com")
+	ring, err := gitsource.ParseKeyring([]byte(public), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	repo := gitsourcetest.NewRepo(t, map[string]map[string]string{"main": {"a": "1"}})
+	head := gitsourcetest.Head(t, repo, "main")
+	tree := strings.TrimSpace(gitsourcetest.Git(t, repo, "rev-parse", head+"^{tree}"))
+	sha := strings.TrimSpace(run("", "git", "--git-dir", repo, "-c", "user.signingkey=carol@example.com",
+		"commit-tree", "-S", "-p", head, "-m", "signed by gpg", tree))
+	gitsourcetest.Git(t, repo, "update-ref", "refs/heads/main", sha, head)
+
+	m := openMirror(t, repo)
+	v, err := m.VerifyCommit(sha, ring)
+	if err != nil || v.Status != gitsource.Verified || v.Signer != "Carol <carol@example.com>" || v.Kind != gitsource.SignaturePGP {
+		t.Errorf("VerifyCommit of a commit gpg signed = %+v, %v; want verified, signed by Carol", v, err)
+	}
+	if !ring.Has(v.KeyID) {
+		t.Errorf("KeyID %s is not the fingerprint of a key in the keyring", v.KeyID)
+	}
+}
