@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/crypto/ssh"
@@ -356,5 +358,35 @@ func TestVerifyCommitSignedByGPG(t *testing.T) {
 	}
 	if !ring.Has(v.KeyID) {
 		t.Errorf("KeyID %s is not the fingerprint of a key in the keyring", v.KeyID)
+	}
+}
+
+// TestWritePromotionSignedWithRSAIsDeterministic: RSA (PKCS #1 v1.5) signatures, like Ed25519
+// ones, depend only on the key and the payload, so two agents write the same signed commit.
+func TestWritePromotionSignedWithRSAIsDeterministic(t *testing.T) {
+	ctx := context.Background()
+	repo, m := promotionRepo(t)
+	key, err := openpgp.NewEntity("stagegate", "", "stagegate@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := gitsource.Promotion{Target: "env/staging", SourceBranch: "env/dev", SourceSHA: gitsourcetest.Head(t, repo, "env/dev"), Subject: "Promote", SignKey: key}
+	sha, err := m.WritePromotion(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, config.Repo{URL: "file://" + repo}, nil, nil)
+	if _, err := other.Sync(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if theirs, err := other.WritePromotion(ctx, p); err != nil || theirs != sha {
+		t.Errorf("another mirror wrote %s, %v; want the same signed commit %s", theirs, err, sha)
+	}
+	ring, err := gitsource.ParseKeyring([]byte(gitsourcetest.ArmoredPublicKey(t, key)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := m.VerifyCommit(sha, ring); err != nil || v.Status != gitsource.Verified {
+		t.Errorf("VerifyCommit = %+v, %v; want verified", v, err)
 	}
 }
