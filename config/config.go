@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -47,6 +48,31 @@ type Spec struct {
 	// Environments in promotion order: the first receives changes by ordinary PRs, each later one
 	// is promoted from the one before it.
 	Environments []Environment `json:"environments"`
+	// Signing signs the promotion commits stagegate writes. Default: they are not signed.
+	Signing *Signing `json:"signing,omitempty"`
+}
+
+// Signing is the OpenPGP key promotion commits are signed with, so that an environment branch
+// is a chain of signed commits that git verify-commit, the signature gate and
+// `stagegate audit --verify` can check.
+type Signing struct {
+	// Key is an armored OpenPGP private key file (gpg --export-secret-keys --armor KEYID),
+	// relative to the config file's directory. Required. An RSA or Ed25519 key keeps promotion
+	// commits deterministic (the same promotion, the same sha).
+	Key string `json:"key"`
+	// PassphraseEnv names an environment variable holding the key's passphrase. Default: none,
+	// the key is not encrypted.
+	PassphraseEnv string `json:"passphraseEnv,omitempty"`
+}
+
+// Resolve returns path as the pipeline's config refers to it: relative paths (of key and
+// keyring files) are relative to the directory of the config file, so a config works whatever
+// directory stagegate is started in.
+func (p *Pipeline) Resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) || p.File == "" {
+		return path
+	}
+	return filepath.Join(filepath.Dir(p.File), path)
 }
 
 // Repo is the Git repository holding the environment branches. Credentials are never inline:

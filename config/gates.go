@@ -27,6 +27,7 @@ type Gates struct {
 	Window    *WindowGate    `json:"window,omitempty"`
 	Soak      *SoakGate      `json:"soak,omitempty"`
 	Lineage   *LineageGate   `json:"lineage,omitempty"`
+	Signature *SignatureGate `json:"signature,omitempty"`
 	// The gates that ask the target environment's cluster (gates_cluster.go); an environment
 	// that runs them needs cluster.
 	Drift  *DriftGate  `json:"drift,omitempty"`

@@ -14,7 +14,7 @@ import (
 )
 
 // The options of the gates that judge a promotion rather than its objects: approvals, checks,
-// window, soak and lineage. They read facts the agent gathers from Git and the forge (reviews,
+// window, soak, lineage and signature. They read facts the agent gathers from Git and the forge (reviews,
 // commit statuses, deploy times, the target branch's history); docs/gates.md describes them.
 
 // ApprovalsGate requires approving reviews of the promotion request.
@@ -115,6 +115,18 @@ type LineageGate struct {
 	Disabled bool `json:"disabled,omitempty"`
 }
 
+// SignatureGate requires the commits being promoted to be signed by known keys. Paths are
+// relative to the config file's directory; the files are read and checked when the config loads.
+type SignatureGate struct {
+	GateCommon `json:",inline"`
+	// Keyring is an OpenPGP keyring file: public keys, armored (gpg --export --armor) or binary.
+	// Default: none. At least one of keyring and allowedSigners is required.
+	Keyring string `json:"keyring,omitempty"`
+	// AllowedSigners is an SSH allowed signers file, as git's gpg.ssh.allowedSignersFile takes it
+	// ("principals [namespaces=\"git\"] key-type base64-key" lines). Default: none.
+	AllowedSigners string `json:"allowedSigners,omitempty"`
+}
+
 // validateForge checks the options of the forge gates; path is the gates block's path.
 func (g Gates) validateForge(path string, severity func(gate string, c GateCommon)) []error {
 	var errs []error
@@ -184,6 +196,12 @@ func (g Gates) validateForge(path string, severity func(gate string, c GateCommo
 	}
 	if l := g.Lineage; l != nil {
 		severity("lineage", l.GateCommon)
+	}
+	if sg := g.Signature; sg != nil {
+		severity("signature", sg.GateCommon)
+		if strings.TrimSpace(sg.Keyring) == "" && strings.TrimSpace(sg.AllowedSigners) == "" {
+			add(path+".signature", "needs keyring (an OpenPGP keyring file), allowedSigners (an SSH allowed signers file) or both")
+		}
 	}
 	return errs
 }

@@ -82,3 +82,51 @@ func TestTeamsNeedAForgeWithTeams(t *testing.T) {
 		t.Errorf("approvals.teams on the local forge: %v; want %q", err, want)
 	}
 }
+
+func TestParseSignature(t *testing.T) {
+	ps, err := Parse(yamlDoc(pipelineYAML("shop", `
+  repo: {url: /srv/git/shop.git}
+  signing: {key: keys/stagegate.asc, passphraseEnv: SIGNING_PASSPHRASE}
+  environments:
+    - {name: dev, branch: env/dev, path: overlays/dev}
+    - {name: staging, branch: env/staging, path: overlays/staging, gates: {signature: {keyring: keys/release.asc, allowedSigners: keys/allowed_signers}}}
+`)), "/etc/stagegate/stagegate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ps[0]
+	if diff := cmp.Diff(&SignatureGate{Keyring: "keys/release.asc", AllowedSigners: "keys/allowed_signers"}, p.Spec.Environments[1].Gates.Signature); diff != "" {
+		t.Errorf("signature gate (-want +got):\n%s", diff)
+	}
+	if got := p.Resolve(p.Spec.Signing.Key); got != "/etc/stagegate/keys/stagegate.asc" {
+		t.Errorf("Resolve(%s) = %s; want it relative to the config file's directory", p.Spec.Signing.Key, got)
+	}
+	if got := p.Resolve("/abs/key.asc"); got != "/abs/key.asc" {
+		t.Errorf("Resolve of an absolute path = %s", got)
+	}
+}
+
+func TestParseReportsSignatureProblems(t *testing.T) {
+	_, err := Parse(yamlDoc(pipelineYAML("shop", `
+  repo: {url: /srv/git/shop.git}
+  signing: {passphraseEnv: "not a name"}
+  environments:
+    - {name: dev, branch: env/dev, path: overlays/dev}
+    - {name: staging, branch: env/staging, path: overlays/staging, promote: {mergeMethod: squash}, gates: {signature: {}}}
+    - {name: prod, branch: env/prod, path: overlays/prod, gates: {signature: {keyring: k.asc, severity: {lineage/missing-commit: off}}}}
+`)), "stagegate.yaml")
+	want := []string{
+		`stagegate.yaml:6: spec.signing.key: required; the armored OpenPGP private key file promotion commits are signed with`,
+		`stagegate.yaml:6: spec.signing.passphraseEnv: want an environment variable name like STAGEGATE_SIGNING_PASSPHRASE, got "not a name"`,
+		`stagegate.yaml:9: spec.environments[1].gates.signature: needs keyring (an OpenPGP keyring file), allowedSigners (an SSH allowed signers file) or both`,
+		`stagegate.yaml:9: spec.environments[1].promote.mergeMethod: a squash merge replaces stagegate's signed promotion commits with commits the forge writes, which the signature gate of prod refuses; use merge with spec.signing`,
+		`stagegate.yaml:10: spec.environments[2].gates.signature.severity.lineage/missing-commit: check IDs in signature.severity start with "signature/" (or "waiver/")`,
+	}
+	var got []string
+	if err != nil {
+		got = strings.Split(err.Error(), "\n")
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}

@@ -81,6 +81,7 @@ func Parse(data []byte, file string, checks ...Check) ([]Pipeline, error) {
 		if len(d.problems) > 0 {
 			continue // checks may assume a valid pipeline
 		}
+		d.pipeline.File = file // checks resolve paths relative to it (Pipeline.Resolve)
 		for _, check := range checks {
 			for _, err := range check(d.pipeline) {
 				pr := pathProblem(err, "")

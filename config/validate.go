@@ -158,6 +158,26 @@ func validate(p *Pipeline) []Problem {
 			c.add(at+".gates.approvals.teams", "the local forge has no teams; list the people in approvals.users, or set spec.forge.type: %s", ForgeGitHub)
 		}
 	}
+	if sg := p.Spec.Signing; sg != nil {
+		if strings.TrimSpace(sg.Key) == "" {
+			c.add("spec.signing.key", "required; the armored OpenPGP private key file promotion commits are signed with")
+		}
+		if sg.PassphraseEnv != "" && !envNamePattern.MatchString(sg.PassphraseEnv) {
+			c.add("spec.signing.passphraseEnv", "want an environment variable name like STAGEGATE_SIGNING_PASSPHRASE, got %q", sg.PassphraseEnv)
+		}
+		// A squash or rebase merge writes new commits in place of the signed promotion commit,
+		// signed (if at all) by the forge: the next environment's signature gate refuses them.
+		envs := p.Spec.Environments
+		for i := 2; i < len(envs); i++ {
+			if envs[i].Gates.Signature == nil || envs[i-1].Promote == nil {
+				continue
+			}
+			if m := envs[i-1].Promote.MergeMethod; m == MergeSquash || m == MergeRebase {
+				c.add(fmt.Sprintf("spec.environments[%d].promote.mergeMethod", i-1),
+					"a %s merge replaces stagegate's signed promotion commits with commits the forge writes, which the signature gate of %s refuses; use merge with spec.signing", m, envs[i].Name)
+			}
+		}
+	}
 	return c.problems
 }
 

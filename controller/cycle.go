@@ -47,7 +47,9 @@ type Controller struct {
 	Metrics *Metrics
 	// Now is the clock the gates judge by. Default time.Now.
 	Now func() time.Time
-	Log *slog.Logger
+	// Getenv reads spec.signing.passphraseEnv. Default os.Getenv.
+	Getenv func(string) string
+	Log    *slog.Logger
 
 	// settled remembers, per target environment, the last cycle that needed nothing more from
 	// the forge. It only saves requests: losing it (a restart) costs one full cycle, never
@@ -56,6 +58,7 @@ type Controller struct {
 	settled map[string]settledKey
 	reports map[string]gates.Report // the last gate report per target environment
 	applied map[string]string       // the head this agent last applied, per environment
+	signing signing                 // keyrings and the promotion signing key (signature.go)
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -301,6 +304,10 @@ func (c *Controller) commit(ctx context.Context, p *promotion) error {
 	for _, cm := range p.plan.Commits {
 		fmt.Fprintf(&body, "%s %s\n", gitsource.Short(cm.SHA), cm.Subject)
 	}
+	key, err := c.signKey()
+	if err != nil {
+		return err
+	}
 	sha, err := c.Mirror.WritePromotion(ctx, gitsource.Promotion{
 		Target:       p.to.Branch,
 		ParentSHA:    p.plan.Target.SHA,
@@ -309,6 +316,7 @@ func (c *Controller) commit(ctx context.Context, p *promotion) error {
 		Subject:      Title(p.plan),
 		Body:         strings.TrimSpace(body.String()),
 		Trailers:     []gitsource.Trailer{{Key: gitsource.TrailerRendered, Value: p.plan.ProposedDigest}},
+		SignKey:      key,
 	})
 	if err != nil {
 		return err
@@ -398,6 +406,9 @@ func (c *Controller) gather(ctx context.Context, p *promotion) error {
 		return err
 	}
 	f.MissingFromSource, f.MissingPaths = lin.Commits, lin.Missing
+	if err := c.gatherSignatures(p, &f); err != nil {
+		return err
+	}
 	if teams := c.approvalTeams(p.to); len(teams) > 0 {
 		f.Teams = map[string][]string{}
 		for _, t := range teams {
@@ -608,10 +619,14 @@ func (c *Controller) rebaseCommit(ctx context.Context, p *promotion, title, body
 	if head.Message == msg {
 		return nil
 	}
+	key, err := c.signKey()
+	if err != nil {
+		return err
+	}
 	sha, err := c.Mirror.WritePromotion(ctx, gitsource.Promotion{
 		Target: p.to.Branch, ParentSHA: p.plan.Target.SHA,
 		SourceBranch: p.from.Branch, SourceSHA: p.plan.Source.SHA,
-		Subject: title, Body: body, Trailers: trailers,
+		Subject: title, Body: body, Trailers: trailers, SignKey: key,
 	})
 	if err != nil {
 		return err

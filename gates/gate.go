@@ -48,7 +48,7 @@ type Input struct {
 }
 
 // ForgeFacts are what Git and the forge say about a promotion, gathered by the controller's
-// propose step before the gates run. The approvals, checks, window, soak and lineage gates read them.
+// propose step before the gates run. The approvals, checks, window, soak, lineage and signature gates read them.
 type ForgeFacts struct {
 	// SourceBranch and SourceSHA: the commit being promoted, from the source environment.
 	SourceBranch string
@@ -83,6 +83,19 @@ type ForgeFacts struct {
 	// (hotfixes to back-port), newest first; MissingPaths the files they changed.
 	MissingFromSource []gitsource.Commit
 	MissingPaths      []string
+	// Signatures are the verdicts on the signatures of the promoted commits and of the upstream
+	// commits they carry, newest first, verified against the environment's keyring; nil when
+	// the signature gate does not run.
+	Signatures []CommitSignature
+	// PromotionKey is the fingerprint of the OpenPGP key stagegate signs promotion commits with
+	// (spec.signing); empty when promotion commits are not signed.
+	PromotionKey string
+}
+
+// CommitSignature is one commit and what verifying its signature found.
+type CommitSignature struct {
+	Commit       gitsource.Commit
+	Verification gitsource.Verification
 }
 
 // ClusterFacts are what the target environment's cluster says, gathered by the agent before the

@@ -10,8 +10,8 @@ import (
 	"github.com/stagegate-dev/stagegate/config"
 )
 
-// TestForgeGatesDocs holds docs/gates.md to the approvals, checks, window, soak and lineage
-// gates, and the cluster gates dry-run and drift: a section per gate, a section per check with the code's title, severity, why and fix,
+// TestForgeGatesDocs holds docs/gates.md to the approvals, checks, window, soak, lineage and
+// signature gates, and the cluster gates dry-run and drift: a section per gate, a section per check with the code's title, severity, why and fix,
 // and a table row per option.
 func TestForgeGatesDocs(t *testing.T) {
 	data, err := os.ReadFile("../docs/gates.md")
@@ -19,7 +19,7 @@ func TestForgeGatesDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(data)
-	for _, group := range [][]Check{approvalsChecks, checksChecks, windowChecks, lineageChecks, dryRunChecks, driftChecks} {
+	for _, group := range [][]Check{approvalsChecks, checksChecks, windowChecks, lineageChecks, signatureChecks, dryRunChecks, driftChecks} {
 		for _, c := range group {
 			want := fmt.Sprintf("\n### %s\n\n%s. Default severity: **%s**.\n\n**Why it matters.** %s\n\n**How to fix.** %s\n", c.ID, c.Title, c.Severity, c.Why, c.Fix)
 			if !strings.Contains(doc, want) {
@@ -29,7 +29,7 @@ func TestForgeGatesDocs(t *testing.T) {
 	}
 	for gate, opts := range map[string]any{
 		"approvals": config.ApprovalsGate{}, "checks": config.ChecksGate{}, "window": config.WindowGate{},
-		"soak": config.SoakGate{}, "lineage": config.LineageGate{},
+		"soak": config.SoakGate{}, "lineage": config.LineageGate{}, "signature": config.SignatureGate{},
 		"dry-run": config.DryRunGate{}, "drift": config.DriftGate{},
 	} {
 		start := strings.Index(doc, "\n## `"+gate+"`\n")

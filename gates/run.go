@@ -151,6 +151,10 @@ func compile(g config.Gates, promote *config.Promote, path string) (*Set, []erro
 		gates = append(gates, newLineage(c))
 		commons["lineage"] = c.GateCommon
 	}
+	if g.Signature != nil {
+		gates = append(gates, newSignature(*g.Signature))
+		commons["signature"] = g.Signature.GateCommon
+	}
 	if g.DryRun != nil {
 		gates = append(gates, newDryRun(*g.DryRun))
 		commons["dry-run"] = g.DryRun.GateCommon
@@ -206,7 +210,7 @@ type factSummary interface{ keepsSummary() }
 type forgeGate interface{ needsForge() }
 
 // WithoutForge returns the set without the gates that need facts only the agent gathers, and
-// their names: those that judge a promotion request (approvals, checks, soak, lineage) and those
+// their names: those that judge a promotion request (approvals, checks, soak, lineage, signature) and those
 // that ask the target cluster (dry-run, drift). `stagegate gate` runs it: it judges a
 // rendering, with no request to judge and no cluster to ask.
 func (s *Set) WithoutForge() (*Set, []string) {

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -46,6 +48,13 @@ type Promotion struct {
 	// so a restarted or second agent writes the identical commit, the push of it is a no-op and
 	// the statuses already attached to that sha stay valid.
 	Author Signature
+	// SignKey, when set, signs the commit (an OpenPGP signature in the gpgsig header, as
+	// `git commit -S` writes it), so the environment branch carries a chain `git verify-commit`
+	// and the signature gate can check. The signature's creation time is the commit's time (or
+	// the key's creation, if later), not the clock, so with an RSA or Ed25519 key (whose signatures are deterministic) the same
+	// promotion is still the same sha; other key types sign with randomness, and then a
+	// rewritten promotion gets a new sha. It must hold a usable private signing key.
+	SignKey *openpgp.Entity
 }
 
 // Signature is a commit's author or committer.
@@ -99,6 +108,11 @@ func (m *Mirror) WritePromotion(ctx context.Context, p Promotion) (string, error
 			Message:      msg,
 			TreeHash:     source.TreeHash,
 			ParentHashes: []plumbing.Hash{parent.Hash},
+		}
+		if p.SignKey != nil {
+			if c.PGPSignature, err = signCommit(c, p.SignKey); err != nil {
+				return err
+			}
 		}
 		obj := m.repo.Storer.NewEncodedObject()
 		if err := c.Encode(obj); err != nil {
@@ -247,4 +261,36 @@ func (m *Mirror) write(ctx context.Context, fn func() error) error {
 	defer m.lock.unlock()
 	m.reindex()
 	return fn()
+}
+
+// signCommit returns the armored OpenPGP signature of c, made at c's commit time.
+func signCommit(c *object.Commit, key *openpgp.Entity) (string, error) {
+	payload := &plumbing.MemoryObject{}
+	if err := c.EncodeWithoutSignature(payload); err != nil {
+		return "", err
+	}
+	r, err := payload.Reader()
+	if err != nil {
+		return "", err
+	}
+	// The commit's time keeps the signature deterministic; a key made after the commit cannot
+	// sign at that time, so then the key's (as fixed) creation time is used.
+	when := c.Committer.When
+	if t := key.PrimaryKey.CreationTime; t.After(when) {
+		when = t
+	}
+	for _, sk := range key.Subkeys {
+		if t := sk.PublicKey.CreationTime; sk.PublicKey.CanSign() && t.After(when) {
+			when = t
+		}
+	}
+	// go-crypto salts signatures with a random notation by default, a defence against fault
+	// attacks on the signing machine; a promotion commit wants the same bytes each time instead.
+	random := false
+	cfg := &packet.Config{Time: func() time.Time { return when }, NonDeterministicSignaturesViaNotation: &random}
+	var sig strings.Builder
+	if err := openpgp.ArmoredDetachSign(&sig, key, r, cfg); err != nil {
+		return "", fmt.Errorf("sign the promotion commit with key %X (check that it holds an unlocked private signing key): %w", key.PrimaryKey.Fingerprint, err)
+	}
+	return sig.String(), nil
 }

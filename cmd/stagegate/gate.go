@@ -162,7 +162,7 @@ func (c *cli) gateEnv(cmd *cobra.Command, pipeline, env, ref, kubeVersion string
 	if in.KubernetesVersion == "" && r.Env.Gates.APIs != nil {
 		in.KubernetesVersion = r.Env.Gates.APIs.KubernetesVersion
 	}
-	// Approvals, checks, soak and lineage judge a promotion request, dry-run and drift ask the
+	// Approvals, checks, soak, lineage and signature judge a promotion request, dry-run and drift ask the
 	// target cluster: only the agent has a request and asks the cluster.
 	set, skipped := sets[env].WithoutForge()
 	if len(skipped) > 0 {

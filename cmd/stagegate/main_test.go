@@ -183,3 +183,15 @@ func TestCLIErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateReadsKeyFiles(t *testing.T) {
+	s, _ := seed(t)
+	cfg, _ := os.ReadFile(s.Config)
+	cfg = bytes.Replace(cfg, []byte("      gates:\n        schema: {}\n        apis:"), []byte("      gates:\n        signature: {keyring: keys/release.asc}\n        schema: {}\n        apis:"), 1)
+	os.WriteFile(s.Config, cfg, 0o644)
+	code, _, errs := stagegate(t, "validate", "--config", s.Config)
+	want := "stagegate.yaml:33: spec.environments[1].gates.signature.keyring: read the OpenPGP keyring: open " + filepath.Join(filepath.Dir(s.Config), "keys/release.asc") + ": no such file or directory"
+	if code != exitError || !strings.Contains(errs, want) {
+		t.Errorf("validate with a missing keyring: exit %d, stderr %q; want exit 1 with\n%s", code, errs, want)
+	}
+}

@@ -7,12 +7,13 @@ import (
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
 )
 
 // pipelines loads the config file and returns its pipelines, or only the one named.
 func (c *cli) pipelines(name string) ([]config.Pipeline, error) {
 	// Gates compile with the config, so a bad CEL rule is reported like any other config problem.
-	all, err := config.Load(c.configPath, gates.Validate)
+	all, err := config.Load(c.configPath, gates.Validate, gitsource.CheckSigning)
 	if err != nil {
 		return nil, err
 	}

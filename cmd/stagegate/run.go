@@ -84,6 +84,10 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 		if err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.Metadata.Name, err)
 		}
+		// A signing key whose passphrase is missing stops the agent now, not at the first promotion.
+		if err := ctrl.LoadKeys(); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.Metadata.Name, err)
+		}
 		ctrl.Metrics = metrics
 		ctrls[p.Metadata.Name] = ctrl
 		if name := controller.RepoName(p.Spec.Repo.URL); name != "" {
