@@ -15,6 +15,7 @@ kind: Pipeline
 metadata: {name: docs}
 spec:
   repo: {url: https://github.com/acme/shop-deploy.git}
+  forge: {type: github}
   environments:
     - name: dev
       branch: env/dev
