@@ -15,7 +15,7 @@ kind: Pipeline
 metadata: {name: docs}
 spec:
   repo: {url: https://github.com/acme/shop-deploy.git}
-  forge: {type: github}
+  forge: {type: github, tokenEnv: GITHUB_TOKEN}
   environments:
     - name: dev
       branch: env/dev
