@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -85,7 +86,9 @@ func (m *Mirror) push(ctx context.Context, ref plumbing.ReferenceName, sha, expe
 	// remote-tracking ref at expect (a zero hash reference when the branch must not exist, which
 	// is what go-git compares with a branch the remote lacks).
 	refs := memory.ReferenceStorage{}
-	tracking := plumbing.ReferenceName("refs/remotes/" + remoteName + "/" + ref.Short())
+	// (go-git names it refs/remotes/origin/<branch> for a branch, and refs/remotes/origin/<full
+	// name> for any other ref, such as a pause.)
+	tracking := plumbing.ReferenceName("refs/remotes/" + remoteName + "/" + strings.Replace(ref.String(), "refs/heads/", "", 1))
 	_ = refs.SetReference(plumbing.NewHashReference(ref, sha))
 	_ = refs.SetReference(plumbing.NewHashReference(tracking, expect))
 	// No fetch refspecs: go-git then writes nothing back into the storage after the push.
@@ -101,11 +104,11 @@ func (m *Mirror) push(ctx context.Context, ref plumbing.ReferenceName, sha, expe
 		// A refused lease reaches us as text, from go-git ("non-fast-forward update") or from
 		// the server's report ("failed to update ref"), like a refusal by a hook or branch
 		// protection does. Where the branch is now tells them apart.
-		heads, lerr := m.Probe(ctx)
+		refs, lerr := m.listRefs(ctx)
 		if lerr != nil {
 			return m.classify(err, m.creds.knownHostsFile)
 		}
-		actual := heads[ref.Short()]
+		actual := refs[ref.String()]
 		switch {
 		case actual == sha.String():
 			// Someone pushed the very same commit first; the branch is where we wanted it.
