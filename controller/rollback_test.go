@@ -1,0 +1,158 @@
+package controller_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/controller"
+	"github.com/stagegate-dev/stagegate/gitsource"
+	"github.com/stagegate-dev/stagegate/gitsource/gitsourcetest"
+)
+
+// trailers reads the trailers of a commit of the emulator's repository, by key.
+func (w *world) trailers(rev string) map[string][]string {
+	w.t.Helper()
+	got := map[string][]string{}
+	for _, tr := range gitsource.Trailers(w.git("log", "-1", "--format=%B", rev)) {
+		got[tr.Key] = append(got[tr.Key], tr.Value)
+	}
+	return got
+}
+
+func TestRollbackIsARequestThatPausesPromotionUntilResumed(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.p.Spec.Environments = w.p.Spec.Environments[:2] // dev → staging
+	staging := &w.p.Spec.Environments[1]
+	staging.Promote = &config.Promote{Auto: true, Approvals: 1}
+	staging.Rollback = &config.Rollback{Auto: true, Gates: config.Gates{Schema: &config.SchemaGate{}}}
+	w.ctrl = w.controller()
+	good := w.git("rev-parse", "env/staging")
+
+	// A bad change reaches staging through an approved promotion (#1).
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+	w.cycle()
+	w.gh.AddReview(1, "alice", "APPROVED")
+	w.cycle()
+	if !w.gh.PR(1).Merged {
+		t.Fatal("the bad promotion #1 did not merge")
+	}
+	bad := w.git("rev-parse", "env/staging")
+	// The fix is on its way (#2), waiting for its approval.
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	if pr := w.gh.PR(2); pr.Merged || pr.Head != controller.PromoteBranch("staging") {
+		t.Fatalf("request #2 = %s merged=%v; want the fix's promotion, open", pr.Head, pr.Merged)
+	}
+
+	// carol rolls staging back to where it was.
+	rolled, err := w.ctrl.Rollback(ctx, "staging", good[:7], "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rolled.Request.Number != 3 || rolled.Branch != "stagegate/rollback/staging" {
+		t.Fatalf("rollback request #%d on %s; want #3 on stagegate/rollback/staging", rolled.Request.Number, rolled.Branch)
+	}
+	rb := w.gh.PR(3)
+	if rb.Head != "stagegate/rollback/staging" || rb.Base != "env/staging" || rb.Title != "Roll back staging to "+good[:7] || rb.HeadSHA != rolled.SHA {
+		t.Fatalf("request #3 = %q %s ← %s @%s; want the rollback", rb.Title, rb.Base, rb.Head, rb.HeadSHA)
+	}
+	if got, want := w.git("rev-parse", rolled.SHA+"^{tree}"), w.git("rev-parse", good+"^{tree}"); got != want {
+		t.Errorf("the rollback commit's tree %s is not the earlier state's %s", got, want)
+	}
+	if parent := w.git("rev-parse", rolled.SHA+"^"); parent != bad {
+		t.Errorf("the rollback commit's parent %s is not staging's head %s", parent, bad)
+	}
+	tr := w.trailers(rolled.SHA)
+	for k, v := range map[string]string{"Stagegate-Rollback-To": good, "Stagegate-Rolls-Back": bad, "Stagegate-Source": "env/staging@" + good} {
+		if strings.Join(tr[k], ",") != v {
+			t.Errorf("rollback commit trailer %s = %v, want %s", k, tr[k], v)
+		}
+	}
+	if len(tr["Stagegate-Rendered"]) != 1 || !strings.HasPrefix(tr["Stagegate-Rendered"][0], "sha256:") {
+		t.Errorf("rollback commit has no rendered digest: %v", tr)
+	}
+	if got := w.git("rev-parse", "refs/stagegate/pause/shop/staging"); got != rolled.Pause.SHA {
+		t.Errorf("pause ref = %s, want %s", got, rolled.Pause.SHA)
+	}
+	for _, want := range []string{"**Paused:** automatic promotion into staging is paused", "by carol", "stagegate resume --config stagegate.yaml --pipeline shop --env staging",
+		"-  color: red\n+  color: blue", "Promote ", "Stagegate-Rollback-To: " + good} {
+		if !strings.Contains(rb.Body, want) {
+			t.Errorf("rollback body lacks %q:\n%s", want, rb.Body)
+		}
+	}
+	if s := w.statuses(bad); s[controller.StatusPause] != "pending" {
+		t.Errorf("statuses on staging's head = %v; want %s pending", s, controller.StatusPause)
+	}
+
+	// The fix's approval arrives while staging is paused: it is not merged, and says why. The
+	// rollback's gates run and it merges by itself.
+	w.gh.AddReview(2, "alice", "APPROVED")
+	w.cycle()
+	fix := w.gh.PR(2)
+	if fix.Merged {
+		t.Fatal("the promotion #2 merged into a paused staging")
+	}
+	if !strings.HasPrefix(fix.Body, "> ⏸️ **Paused:** automatic promotion into staging is paused since ") {
+		t.Errorf("request #2's body does not start with the pause:\n%s", fix.Body)
+	}
+	if s := w.statuses(fix.HeadSHA); s["stagegate"] != "pending" || s["stagegate/approvals"] != "success" {
+		t.Errorf("statuses on #2 = %v; want approvals success and the overall status pending (paused)", s)
+	}
+	if !w.gh.PR(3).Merged {
+		t.Fatalf("the rollback #3 did not merge although rollback.auto is on and its gates pass; statuses %v", w.statuses(rolled.SHA))
+	}
+	if s := w.statuses(rolled.SHA); s["stagegate/schema"] != "success" || s["stagegate"] != "success" {
+		t.Errorf("statuses on the rollback = %v; want its schema gate and the overall status passed", s)
+	}
+	if got, want := w.git("rev-parse", "env/staging^{tree}"), w.git("rev-parse", good+"^{tree}"); got != want {
+		t.Errorf("staging's tree after the rollback %s, want the earlier state's %s", got, want)
+	}
+	tr = w.trailers("env/staging")
+	for k, v := range map[string]string{"Stagegate-Rollback-To": good, "Stagegate-Rolls-Back": bad, "Stagegate-Gate": "schema=pass", "Stagegate-Request": "#3"} {
+		if strings.Join(tr[k], ",") != v {
+			t.Errorf("rollback merge trailer %s = %v, want %s (all %v)", k, tr[k], v, tr)
+		}
+	}
+
+	// Still paused: a person closes the fix's request, a newer fix arrives, and no request opens.
+	w.closeRequest(2)
+	newer := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "yellow", 1)}, "web: yellow")
+	w.cycle()
+	w.cycle()
+	if w.gh.PRs() != 3 {
+		t.Fatalf("%d requests while paused; want no new one", w.gh.PRs())
+	}
+	if s := w.statuses(w.git("rev-parse", "env/staging")); s[controller.StatusPause] != "pending" {
+		t.Errorf("statuses on staging's new head = %v; want %s pending", s, controller.StatusPause)
+	}
+
+	// Resume: promotion flows again.
+	if _, ok, err := w.ctrl.Resume(ctx, "staging", "carol"); err != nil || !ok {
+		t.Fatalf("Resume = %v, %v", ok, err)
+	}
+	if out := w.git("for-each-ref", "refs/stagegate/"); out != "" {
+		t.Errorf("the pause is still there after resume: %s", out)
+	}
+	if s := w.statuses(w.git("rev-parse", "env/staging")); s[controller.StatusPause] != "success" {
+		t.Errorf("statuses on staging's head after resume = %v; want %s success", s, controller.StatusPause)
+	}
+	w.cycle()
+	if w.gh.PRs() != 4 {
+		t.Fatalf("%d requests after resume; want a new promotion #4", w.gh.PRs())
+	}
+	next := w.gh.PR(4)
+	if next.Title != "Promote "+newer[:7]+" to staging" || strings.Contains(next.Body, "Paused") {
+		t.Errorf("request #4 = %q, body paused=%v; want the newer fix, not paused", next.Title, strings.Contains(next.Body, "Paused"))
+	}
+	w.gh.AddReview(4, "alice", "APPROVED")
+	w.cycle()
+	if !w.gh.PR(4).Merged {
+		t.Fatalf("#4 did not merge after resume; statuses %v", w.statuses(w.gh.PR(4).HeadSHA))
+	}
+	if got, want := w.git("rev-parse", "env/staging^{tree}"), w.git("rev-parse", newer+"^{tree}"); got != want {
+		t.Errorf("staging's tree %s is not the newer fix's %s", got, want)
+	}
+}
