@@ -106,6 +106,8 @@ what passes, one pull request per target environment.`,
 		newRunCmd,
 		newApplyCmd,
 		newDriftCmd,
+		newRollbackCmd,
+		newResumeCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}
