@@ -344,7 +344,13 @@ func (c *Controller) rollbackTrailers(p *promotion, plan RollbackPlan) []gitsour
 // an environment branch moved.
 func (c *Controller) rollbacks(ctx context.Context, heads gitsource.Heads, pauses map[string]*gitsource.Pause) (merged bool, errs []error) {
 	for _, env := range c.Pipeline.Spec.Environments[1:] {
-		if heads[RollbackBranch(env.Name)] == "" {
+		sha := heads[RollbackBranch(env.Name)]
+		if sha == "" {
+			continue
+		}
+		// A rollback merged with a merge commit stays on its branch (unless the forge deletes
+		// merged branches): it is in the environment's history, and there is no request to read.
+		if rest, err := c.Mirror.Log(ctx, sha, heads[env.Branch], 1); err == nil && len(rest) == 0 {
 			continue
 		}
 		m, err := c.rollbackEnv(ctx, env, heads, pauses[env.Name])

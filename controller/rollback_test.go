@@ -155,4 +155,18 @@ func TestRollbackIsARequestThatPausesPromotionUntilResumed(t *testing.T) {
 	if got, want := w.git("rev-parse", "env/staging^{tree}"), w.git("rev-parse", newer+"^{tree}"); got != want {
 		t.Errorf("staging's tree %s is not the newer fix's %s", got, want)
 	}
+
+	// The merged rollback's branch costs an idle cycle nothing.
+	w.cycle()
+	w.gh.ResetLog()
+	w.cycle()
+	reqs := w.gh.Requests()
+	for _, r := range reqs {
+		if r.Method != "GET" || r.Status != 304 {
+			t.Errorf("an idle cycle after a rollback made %s", r)
+		}
+	}
+	if len(reqs) > 1 {
+		t.Errorf("an idle cycle after a rollback made %d requests, want at most 1: %v", len(reqs), reqs)
+	}
 }
