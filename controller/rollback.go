@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -423,6 +424,20 @@ func (c *Controller) rollbackEnv(ctx context.Context, env config.Environment, he
 	set, err := gates.ForRollback(env)
 	if err != nil {
 		return false, err
+	}
+	if slices.Contains(set.Gates(), "checks") {
+		// What CI says about the rollback: the statuses on the request's head, the rollback
+		// commit, other than stagegate's own; a missing one's timeout counts from the request.
+		checks, err := c.Forge.Statuses(ctx, sha)
+		if err != nil {
+			return false, err
+		}
+		for _, s := range checks {
+			if s.Context != StatusOverall && !strings.HasPrefix(s.Context, StatusContextPrefix) {
+				p.facts.SourceChecks = append(p.facts.SourceChecks, s)
+			}
+		}
+		p.facts.SourceArrived = p.request.Created
 	}
 	if err := c.askFor(ctx, p, set.Gates()); err != nil {
 		return false, err

@@ -170,3 +170,49 @@ func TestRollbackIsARequestThatPausesPromotionUntilResumed(t *testing.T) {
 		t.Errorf("an idle cycle after a rollback made %d requests, want at most 1: %v", len(reqs), reqs)
 	}
 }
+
+func TestARollbackWaitsForItsChecksAndRefusesAMovedBranch(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.p.Spec.Environments = w.p.Spec.Environments[:2]
+	w.p.Spec.Environments[1].Rollback = &config.Rollback{Auto: true, Gates: config.Gates{Checks: &config.ChecksGate{Required: []string{"ci/build"}}}}
+	w.ctrl = w.controller()
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+	w.cycle()
+	rolled, err := w.ctrl.Rollback(ctx, "staging", "HEAD~1", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cycle()
+	if w.gh.PR(2).Merged {
+		t.Fatal("the rollback merged before its required check reported")
+	}
+	if s := w.statuses(rolled.SHA); s["stagegate/checks"] != "pending" || s["stagegate"] != "pending" {
+		t.Errorf("statuses on the rollback = %v; want checks and the overall status pending", s)
+	}
+	if err := w.ctrl.Forge.SetStatus(ctx, rolled.SHA, gitsource.Status{Kind: gitsource.CommitStatus, Context: "ci/build", State: gitsource.StatusSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	// Someone pushes to staging meanwhile: the rollback would now undo more than it says.
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/staging", map[string]string{"hotfix.txt": "x"}, "hotfix")
+	w.cycle()
+	if w.gh.PR(2).Merged {
+		t.Fatal("the rollback merged although staging moved since it was written")
+	}
+	if s := w.statuses(rolled.SHA); s["stagegate/checks"] != "success" || s["stagegate"] != "failure" {
+		t.Errorf("statuses on the rollback = %v; want checks passed and the overall status failing (staging moved)", s)
+	}
+	// Asked again, the rollback is written over the new head and merges.
+	again, err := w.ctrl.Rollback(ctx, "staging", rolled.Plan.To.SHA, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Request.Number != 2 || again.SHA == rolled.SHA {
+		t.Fatalf("the second rollback = #%d %s; want the same request with a new commit", again.Request.Number, again.SHA)
+	}
+	w.ctrl.Forge.SetStatus(ctx, again.SHA, gitsource.Status{Kind: gitsource.CommitStatus, Context: "ci/build", State: gitsource.StatusSuccess})
+	w.cycle()
+	if !w.gh.PR(2).Merged {
+		t.Fatalf("the rollback did not merge with its check green; statuses %v", w.statuses(again.SHA))
+	}
+}
