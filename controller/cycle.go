@@ -54,8 +54,9 @@ type Controller struct {
 	// correctness, because everything it stands for is read again from Git and the forge.
 	mu      sync.Mutex
 	settled map[string]settledKey
-	reports map[string]gates.Report // the last gate report per target environment
-	applied map[string]string       // the head this agent last applied, per environment
+	reports map[string]gates.Report     // the last gate report per target environment
+	applied map[string]string           // the head this agent last applied, per environment
+	paused  map[string]*gitsource.Pause // the pauses the last cycle read, for the status page
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -116,15 +117,18 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// A pause that cannot be read could be one that holds: promote nothing this cycle.
-	pauses, err := c.pauses(ctx)
-	if err != nil {
-		return err
-	}
 	var errs []error
 	if err := c.deployAll(ctx, heads); err != nil {
 		errs = append(errs, err)
 	}
+	// A pause that cannot be read could be one that holds: promote nothing this cycle.
+	pauses, err := c.pauses(ctx)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	c.mu.Lock()
+	c.paused = pauses
+	c.mu.Unlock()
 	merged := false
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name), pause: pauses[envs[i].Name]}
@@ -550,9 +554,6 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 		want = append(want, gitsource.Status{Context: StatusContextPrefix + r.Gate, State: statusState(r.Outcome), Description: oneLine(r.Summary), TargetURL: c.statusURL(p)})
 	}
 	all := gitsource.Status{Context: StatusOverall, State: statusState(p.report.Verdict), Description: overall(p.report), TargetURL: c.statusURL(p)}
-	if p.pause != nil && p.held == "" {
-		p.held, p.heldState = "paused: "+pauseLine(p.to.Name, p.pause), gitsource.StatusPending
-	}
 	if p.held != "" {
 		all.State, all.Description = p.heldState, oneLine(p.held)
 	}

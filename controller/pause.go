@@ -30,10 +30,15 @@ func (c *Controller) pauses(ctx context.Context) (map[string]*gitsource.Pause, e
 // paused, no new one is opened. An open one is still brought up to date, marked paused, and not
 // merged (see propose, report, merge).
 func (c *Controller) held(_ context.Context, p *promotion) error {
-	if p.pause != nil && p.request == nil {
+	if p.pause == nil {
+		return nil
+	}
+	if p.request == nil {
 		c.log().Info("not opening a promotion request: automatic promotion is paused", "env", p.to.Name, "by", p.pause.By, "reason", p.pause.Reason)
 		p.done = true
+		return nil
 	}
+	p.held, p.heldState = "paused: "+pauseLine(p.to.Name, p.pause), gitsource.StatusPending
 	return nil
 }
 
@@ -113,4 +118,16 @@ func (c *Controller) Resume(ctx context.Context, env, by string) (pause gitsourc
 	}
 	c.log().Info("resumed", "env", env, "by", by)
 	return pause, true, nil
+}
+
+// PauseNotice says, for the status page, whether automatic promotion into env was paused when
+// the last cycle looked, and how to resume it; "" when it was not.
+func (c *Controller) PauseNotice(env string) string {
+	c.mu.Lock()
+	p := c.paused[env]
+	c.mu.Unlock()
+	if p == nil {
+		return ""
+	}
+	return pauseLine(env, p) + "; `" + c.resumeCommand(env) + "` resumes it"
 }

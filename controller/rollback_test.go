@@ -101,6 +101,9 @@ func TestRollbackIsARequestThatPausesPromotionUntilResumed(t *testing.T) {
 	if s := w.statuses(fix.HeadSHA); s["stagegate"] != "pending" || s["stagegate/approvals"] != "success" {
 		t.Errorf("statuses on #2 = %v; want approvals success and the overall status pending (paused)", s)
 	}
+	if n := w.ctrl.PauseNotice("staging"); !strings.Contains(n, "paused since") || !strings.Contains(n, "stagegate resume") {
+		t.Errorf("the status page's pause notice = %q; want the pause and how to resume", n)
+	}
 	if !w.gh.PR(3).Merged {
 		t.Fatalf("the rollback #3 did not merge although rollback.auto is on and its gates pass; statuses %v", w.statuses(rolled.SHA))
 	}
@@ -140,6 +143,9 @@ func TestRollbackIsARequestThatPausesPromotionUntilResumed(t *testing.T) {
 		t.Errorf("statuses on staging's head after resume = %v; want %s success", s, controller.StatusPause)
 	}
 	w.cycle()
+	if n := w.ctrl.PauseNotice("staging"); n != "" {
+		t.Errorf("pause notice after resume = %q, want none", n)
+	}
 	if w.gh.PRs() != 4 {
 		t.Fatalf("%d requests after resume; want a new promotion #4", w.gh.PRs())
 	}
