@@ -567,5 +567,16 @@ func RollbackBody(r RollbackProposal) string {
 	if shown < len(plan.Changes) {
 		body += fmt.Sprintf("\n> %d of %d object diffs are shown: the rest would pass GitHub's %d-character limit.\n\n", shown, len(plan.Changes), MaxBodyLength)
 	}
-	return body + tail.String() + end
+	body += tail.String() + end
+	if len(body) > MaxBodyLength {
+		// Even the object table does not fit (thousands of objects): cut at a line boundary and
+		// keep the trailers, so a person's merge still records the rollback.
+		const cutNote = "\n> This description was cut at GitHub's limit.\n\n"
+		cut := MaxBodyLength - len(end) - len(cutNote)
+		if i := strings.LastIndexByte(body[:cut], '\n'); i >= 0 {
+			cut = i + 1
+		}
+		body = body[:cut] + cutNote + end
+	}
+	return body
 }
