@@ -222,3 +222,33 @@ func TestARollbackWaitsForItsChecksAndRefusesAMovedBranch(t *testing.T) {
 		t.Fatalf("the rollback did not merge with its check green; statuses %v", w.statuses(again.SHA))
 	}
 }
+
+func TestRollbackToARequestOrAPromotedSourceCommit(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t)
+	w.p.Spec.Environments = w.p.Spec.Environments[:2]
+	w.ctrl = w.controller()
+	first := gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "green", 1)}, "web: green")
+	w.cycle()
+	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
+	w.cycle()
+	if !w.gh.PR(1).Merged || !w.gh.PR(2).Merged {
+		t.Fatal("the two promotions did not merge")
+	}
+	afterFirst := w.gh.PR(1).MergeSHA
+	for _, rev := range []string{"#1", first[:8]} {
+		rolled, err := w.ctrl.Rollback(ctx, "staging", rev, "carol")
+		if err != nil {
+			t.Fatalf("--to %s: %v", rev, err)
+		}
+		if rolled.Plan.To.SHA != afterFirst || len(rolled.Plan.Undone) != 1 {
+			t.Errorf("--to %s rolls back to %s undoing %d commits; want #1's merge %s, undoing #2's", rev, rolled.Plan.To.SHA, len(rolled.Plan.Undone), afterFirst)
+		}
+	}
+	if w.gh.PRs() != 3 {
+		t.Errorf("asking twice for the same rollback made %d requests; want one rollback request (#3)", w.gh.PRs())
+	}
+	if _, err := w.ctrl.Rollback(ctx, "staging", "#3", "carol"); err == nil || !strings.Contains(err.Error(), "did not merge into env/staging") {
+		t.Errorf("--to an open request = %v; want an error saying it did not merge", err)
+	}
+}
