@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -94,5 +95,35 @@ func TestRollbackErrors(t *testing.T) {
 	}
 	if gh.PRs() != 0 {
 		t.Errorf("a failed rollback opened %d requests", gh.PRs())
+	}
+}
+
+func TestRollbackJSON(t *testing.T) {
+	gh := emulator(t)
+	global := []string{"--config", githubConfig(t, gh), "--cache-dir", t.TempDir()}
+	gitsourcetest.Commit(t, gh.Repo(), "env/dev", map[string]string{"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web, namespace: shop}\ndata: {color: red}\n"}, "red")
+	if code, _, errs := stagegate(t, append([]string{"run", "--once"}, global...)...); code != 0 {
+		t.Fatalf("run --once: exit %d, %s", code, errs)
+	}
+	code, out, errs := stagegate(t, append([]string{"rollback", "--env", "staging", "--to", "~1", "-o", "json"}, global...)...)
+	if code != exitOK {
+		t.Fatalf("rollback -o json: exit %d, %s", code, errs)
+	}
+	var got struct {
+		SHA     string `json:"sha"`
+		Branch  string `json:"branch"`
+		Request struct {
+			Number int `json:"number"`
+		} `json:"request"`
+		Plan struct {
+			Env    string `json:"env"`
+			Undone []any  `json:"undone"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if got.Branch != "stagegate/rollback/staging" || got.Request.Number != 2 || got.Plan.Env != "staging" || len(got.Plan.Undone) != 1 || len(got.SHA) != 40 {
+		t.Errorf("rollback -o json = %+v", got)
 	}
 }
