@@ -159,6 +159,22 @@ type Environment struct {
 	Cluster *Cluster `json:"cluster,omitempty"`
 	// Drift detection for the cluster. Needs cluster.
 	Drift *Drift `json:"drift,omitempty"`
+	// Rollback says how a rollback of this environment (stagegate rollback) is gated and merged.
+	// Default: no gates, a person merges.
+	Rollback *Rollback `json:"rollback,omitempty"`
+}
+
+// Rollback is the policy of rollback requests into an environment: a request whose tree is an
+// earlier state of the environment's branch, opened by stagegate rollback.
+type Rollback struct {
+	// Gates run on the rolled-back state before the rollback can merge. Default none: a
+	// rollback returns to a state the environment ran before.
+	Gates Gates `json:"gates,omitempty"`
+	// Auto merges the rollback once its gates pass and its approvals are in. Default false.
+	Auto bool `json:"auto,omitempty"`
+	// Approvals is the number of approving reviews required (none by who asked for the
+	// rollback). Default 0.
+	Approvals int `json:"approvals,omitempty"`
 }
 
 // MergeMethod is how a promotion request is merged.

@@ -147,6 +147,8 @@ func TestDocsDefaultsMatchCode(t *testing.T) {
 		"spec.environments[].promote.auto":        "false",
 		"spec.environments[].promote.approvals":   "0",
 		"spec.environments[].render.helm":         "false",
+		"spec.environments[].rollback.auto":       "false",
+		"spec.environments[].rollback.approvals":  "0",
 	} {
 		if got := defaultOf(field); got != code {
 			t.Errorf("docs: %s default %q, code: %q", field, got, code)

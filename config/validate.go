@@ -157,6 +157,20 @@ func validate(p *Pipeline) []Problem {
 		if a := env.Gates.Approvals; a != nil && len(a.Teams) > 0 && p.Spec.Forge.Type == ForgeLocal {
 			c.add(at+".gates.approvals.teams", "the local forge has no teams; list the people in approvals.users, or set spec.forge.type: %s", ForgeGitHub)
 		}
+		if rb := env.Rollback; rb != nil {
+			if i == 0 {
+				c.add(at+".rollback", "not allowed on the first environment, which receives changes by ordinary pull requests; roll it back with one")
+			}
+			if rb.Approvals < 0 {
+				c.add(at+".rollback.approvals", "must be 0 or more")
+			}
+			if env.Cluster == nil {
+				for _, key := range rb.Gates.clusterGates() {
+					c.add(at+".rollback.gates."+key, "needs a cluster to ask; add cluster (kubeconfig, context) to environment %s or remove rollback.gates.%s", env.Name, key)
+				}
+			}
+			c.gates(at+".rollback.gates", rb.Gates)
+		}
 	}
 	if sg := p.Spec.Signing; sg != nil {
 		if strings.TrimSpace(sg.Key) == "" {

@@ -20,7 +20,11 @@ import (
 // there) and a server-side dry-run of the promotion's rendering. A cluster that cannot be asked
 // leaves them pending, with the reason.
 func (c *Controller) ask(ctx context.Context, p *promotion) error {
-	names := c.Gates[p.to.Name].Gates()
+	return c.askFor(ctx, p, c.Gates[p.to.Name].Gates())
+}
+
+// askFor is ask for the gates named (a rollback's, which are not the environment's).
+func (c *Controller) askFor(ctx context.Context, p *promotion, names []string) error {
 	wantDrift, wantDryRun := slices.Contains(names, "drift"), slices.Contains(names, "dry-run")
 	if !wantDrift && !wantDryRun {
 		return nil

@@ -35,6 +35,9 @@ type Proposal struct {
 	// request's title and description puts them on the commit that lands on the target, so it
 	// records the promotion even when a person merges.
 	Trailers []gitsource.Trailer
+	// Banner is a notice put first, above the heading ("" for none): that automatic promotion
+	// into the target is paused.
+	Banner string
 }
 
 // Title is the request's title: "Promote 1a2b3c4 to staging".
@@ -88,6 +91,7 @@ func Body(p Proposal, limit int) string {
 	pr := p.Promotion
 	var head, tail strings.Builder
 
+	head.WriteString(p.Banner)
 	fmt.Fprintf(&head, "## Promote `%s` from %s to %s\n\n", gitsource.Short(pr.Source.SHA), pr.From, pr.To)
 	fmt.Fprintf(&head, "%s\n\n", summary(p))
 	_ = p.Gates.WriteMarkdownTable(&head)

@@ -56,9 +56,10 @@ type Controller struct {
 	// correctness, because everything it stands for is read again from Git and the forge.
 	mu      sync.Mutex
 	settled map[string]settledKey
-	reports map[string]gates.Report // the last gate report per target environment
-	applied map[string]string       // the head this agent last applied, per environment
-	signing signing                 // keyrings and the promotion signing key (signature.go)
+	reports map[string]gates.Report     // the last gate report per target environment
+	applied map[string]string           // the head this agent last applied, per environment
+	signing signing                     // keyrings and the promotion signing key (signature.go)
+	paused  map[string]*gitsource.Pause // the pauses the last cycle read, for the status page
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -79,6 +80,7 @@ type settledKey struct {
 	requestUpdated            time.Time
 	reviews                   string // the reviews, when the approvals gate reads them
 	retryAt                   time.Time
+	pause                     string // the pause commit, "" when not paused
 }
 
 // promotion is what the steps of one target environment's cycle pass along.
@@ -97,6 +99,12 @@ type promotion struct {
 	report   gates.Report
 	done     bool // a step settled this environment for this cycle
 	merged   bool // the agent merged it: the target branch moved
+	// pause holds off automatic promotion into the target (nil: none); see pause.go.
+	pause *gitsource.Pause
+	// held, when set, replaces the overall status's description, with heldState as its state:
+	// why the request cannot merge whatever its gates say.
+	held      string
+	heldState gitsource.StatusState
 }
 
 type step func(ctx context.Context, p *promotion) error
@@ -116,10 +124,18 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	if err := c.deployAll(ctx, heads); err != nil {
 		errs = append(errs, err)
 	}
+	// A pause that cannot be read could be one that holds: promote nothing this cycle.
+	pauses, err := c.pauses(ctx)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	c.mu.Lock()
+	c.paused = pauses
+	c.mu.Unlock()
 	merged := false
 	for i := 1; i < len(envs); i++ {
-		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name)}
-		for _, s := range []step{c.planStep, c.settle, c.unchanged, c.commit, c.gather, c.ask, c.gate, c.propose, c.report, c.merge, c.remember} {
+		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name), pause: pauses[envs[i].Name]}
+		for _, s := range []step{c.planStep, c.settle, c.held, c.unchanged, c.commit, c.gather, c.ask, c.gate, c.propose, c.report, c.merge, c.remember} {
 			if err := s(ctx, p); err != nil {
 				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
 				break
@@ -129,6 +145,16 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			}
 		}
 		merged = merged || p.merged
+	}
+	rolledBack, rerrs := c.rollbacks(ctx, heads, pauses)
+	errs = append(errs, rerrs...)
+	merged = merged || rolledBack
+	for _, e := range envs[1:] {
+		if pause := pauses[e.Name]; pause != nil {
+			if err := c.pauseStatus(ctx, e.Name, heads[e.Branch], pause); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", e.Name, err))
+			}
+		}
 	}
 	if merged && c.Clusters != nil {
 		if heads, err := c.fetch(ctx); err != nil {
@@ -162,7 +188,7 @@ func (c *Controller) fetch(ctx context.Context) (gitsource.Heads, error) {
 	}
 	var promote []string
 	for _, e := range c.Pipeline.Spec.Environments[1:] {
-		promote = append(promote, PromoteBranch(e.Name))
+		promote = append(promote, PromoteBranch(e.Name), RollbackBranch(e.Name))
 	}
 	opt, err := c.Mirror.SyncOptional(ctx, promote)
 	if err != nil {
@@ -283,6 +309,9 @@ func (c *Controller) key(p *promotion, retryAt time.Time) settledKey {
 	k := settledKey{source: p.plan.Source.SHA, target: p.plan.Target.SHA, promotion: p.heads[p.branch], retryAt: retryAt}
 	if r := p.request; r != nil {
 		k.request, k.requestHead, k.requestUpdated = r.Number, r.HeadSHA, r.Updated
+	}
+	if p.pause != nil {
+		k.pause = p.pause.SHA
 	}
 	if c.readsReviews(p) {
 		for _, r := range p.reviews {
@@ -494,11 +523,15 @@ func labelsMissing(have []string) []string {
 
 // titleBody is the request's title and body for the promotion as gated.
 func (c *Controller) titleBody(p *promotion) (string, string) {
-	return Title(p.plan), Body(Proposal{
+	pr := Proposal{
 		Promotion: p.plan, Gates: p.report, PromotionSHA: p.sha,
 		ConfigRevision: c.ConfigRevision, CommitURL: c.CommitURL,
 		PlanCommand: c.planCommand(), Trailers: c.mergeTrailers(p),
-	}, 0)
+	}
+	if p.pause != nil {
+		pr.Banner = pauseBanner(p.to.Name, p.pause, c.resumeCommand(p.to.Name))
+	}
+	return Title(p.plan), Body(pr, 0)
 }
 
 // Status contexts stagegate posts on source commits: when it first saw the commit on its
@@ -531,7 +564,11 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 	for _, r := range p.report.Results {
 		want = append(want, gitsource.Status{Context: StatusContextPrefix + r.Gate, State: statusState(r.Outcome), Description: oneLine(r.Summary), TargetURL: c.statusURL(p)})
 	}
-	want = append(want, gitsource.Status{Context: StatusOverall, State: statusState(p.report.Verdict), Description: overall(p.report), TargetURL: c.statusURL(p)})
+	all := gitsource.Status{Context: StatusOverall, State: statusState(p.report.Verdict), Description: overall(p.report), TargetURL: c.statusURL(p)}
+	if p.held != "" {
+		all.State, all.Description = p.heldState, oneLine(p.held)
+	}
+	want = append(want, all)
 	for _, s := range want {
 		if h, ok := current[s.Context]; ok && h.State == s.State && h.Description == s.Description && h.TargetURL == s.TargetURL {
 			continue
@@ -549,6 +586,10 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 func (c *Controller) merge(ctx context.Context, p *promotion) error {
 	auto := p.to.Promote != nil && p.to.Promote.Auto
 	if !auto || p.report.Verdict != gates.Pass || p.request == nil {
+		return nil
+	}
+	if p.pause != nil {
+		c.log().Info("not merged: automatic promotion is paused", "env", p.to.Name, "pr", p.request.Number, "by", p.pause.By)
 		return nil
 	}
 	method := config.DefaultMergeMethod

@@ -67,8 +67,51 @@ func compilePipeline(p config.Pipeline) (map[string]*Set, []error) {
 		s, e := compile(env.Gates, env.Promote, fmt.Sprintf("spec.environments[%d].gates", i))
 		errs = append(errs, e...)
 		sets[env.Name] = s
+		if env.Rollback != nil {
+			_, e := compileRollback(*env.Rollback, fmt.Sprintf("spec.environments[%d].rollback.gates", i))
+			errs = append(errs, e...)
+		}
 	}
 	return sets, errs
+}
+
+// ForRollback compiles the gates of rollbacks into env (rollback.gates, and approvals when
+// rollback.approvals asks for them). An environment without a rollback block has none.
+func ForRollback(env config.Environment) (*Set, error) {
+	if env.Rollback == nil {
+		return New(), nil
+	}
+	s, errs := compileRollback(*env.Rollback, "rollback.gates")
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("environment %s: %w", env.Name, errors.Join(errs...))
+	}
+	return s, nil
+}
+
+// compileRollback compiles a rollback's gates. Lineage is left out unless asked for: a rollback
+// undoes the environment's own history on purpose.
+func compileRollback(rb config.Rollback, path string) (*Set, []error) {
+	g := rb.Gates
+	if g.Lineage == nil {
+		g.Lineage = &config.LineageGate{Disabled: true}
+	}
+	return compile(g, &config.Promote{Auto: rb.Auto, Approvals: rb.Approvals}, path)
+}
+
+// RollbackEnv is env as its rollbacks are gated: the rollback's gates and approvals in the place
+// of the promotion's, for the gates (approvals) and trailers that read them from the environment.
+func RollbackEnv(env config.Environment) config.Environment {
+	rb := config.Rollback{}
+	if env.Rollback != nil {
+		rb = *env.Rollback
+	}
+	method := config.DefaultMergeMethod
+	if env.Promote != nil && env.Promote.MergeMethod == config.MergeSquash {
+		method = config.MergeSquash
+	}
+	env.Gates = rb.Gates
+	env.Promote = &config.Promote{Auto: rb.Auto, Approvals: rb.Approvals, MergeMethod: method}
+	return env
 }
 
 // New makes a Set of the given gates with no severity overrides; tests and tools that build

@@ -111,6 +111,8 @@ what passes, one pull request per target environment.`,
 		newApproveCmd,
 		newRejectCmd,
 		newMergeCmd,
+		newRollbackCmd,
+		newResumeCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}

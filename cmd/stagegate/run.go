@@ -126,12 +126,18 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 			return
 		}
 		report, ok := ctrl.LastReport(r.PathValue("env"))
-		if !ok {
+		pause := ctrl.PauseNotice(r.PathValue("env"))
+		if !ok && pause == "" {
 			http.Error(w, "no promotion into this environment has been gated since the agent started", http.StatusNotFound)
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_ = report.Write(w, gates.FormatText, false)
+		if pause != "" {
+			fmt.Fprintf(w, "Paused: %s.\n\n", pause)
+		}
+		if ok {
+			_ = report.Write(w, gates.FormatText, false)
+		}
 	})
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
