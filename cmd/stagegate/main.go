@@ -111,6 +111,7 @@ what passes, one pull request per target environment.`,
 		newApproveCmd,
 		newRejectCmd,
 		newMergeCmd,
+		newQuickstartCmd,
 	} {
 		root.AddCommand(newCmd(c))
 	}
