@@ -1,8 +1,9 @@
 // Package examples holds the sample deployment repository (shop/) and the config that promotes
 // it (stagegate.yaml), embedded so the binary can build a working demo with nothing else.
 //
-// Seed writes them out as a bare Git repository with a short, deterministic history; the demo
-// (make demo), the tests and the quickstart start from it. It never touches the network.
+// Seed writes them out as a bare Git repository with a short, deterministic history, which the
+// tests start from; Fresh writes only the first commit, which stagegate quickstart starts from,
+// and Commit adds a change to it. None of them touches the network or needs the git CLI.
 package examples
 
 import (
