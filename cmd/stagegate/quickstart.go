@@ -440,7 +440,7 @@ func (q *quickstart) byHand(context.Context) error {
 		"stagegate requests show shop prod       # a request's body: rendered diff, gate table, trailers",
 		"stagegate gate --env prod               # prod's gates on what it runs now",
 		"stagegate audit --env staging --verify  # the ledger, re-rendering each promotion",
-		"stagegate run                           # the agent: a cycle every 30s; Ctrl-C stops it",
+		"stagegate run                           # the agent: a cycle a minute; Ctrl-C stops it",
 	} {
 		q.say("  %s", l)
 	}
