@@ -444,7 +444,8 @@ func (q *quickstart) byHand(context.Context) error {
 	} {
 		q.say("  %s", l)
 	}
-	q.say("To make your own change: git clone -b env/dev %s shop, edit, commit, push,", q.repo.Repo)
-	q.say("then stagegate run --once. More in docs/quickstart.md.")
+	q.say("No stagegate on your PATH? go install ./cmd/stagegate in a clone of stagegate.")
+	q.say("Your own change: git clone -b env/dev %s shop;", q.repo.Repo)
+	q.say("edit, commit and push, then stagegate run --once. More in docs/quickstart.md.")
 	return nil
 }
