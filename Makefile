@@ -20,7 +20,7 @@ help: ## list the targets
 build: ## build bin/stagegate
 	$(GO) build -o bin/stagegate ./cmd/stagegate
 
-demo: ## the README's run command: seed examples/ into a temp dir and plan its promotions
+demo: ## the README's first command, stagegate quickstart, in a temp dir
 	@hack/demo.sh
 
 test: ## all tests with the race detector, against real Git, GitHub-emulator and kube-apiserver servers

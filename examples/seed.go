@@ -1,8 +1,9 @@
 // Package examples holds the sample deployment repository (shop/) and the config that promotes
 // it (stagegate.yaml), embedded so the binary can build a working demo with nothing else.
 //
-// Seed writes them out as a bare Git repository with a short, deterministic history; the demo
-// (make demo), the tests and the quickstart start from it. It never touches the network.
+// Seed writes them out as a bare Git repository with a short, deterministic history, which the
+// tests start from; Fresh writes only the first commit, which stagegate quickstart starts from,
+// and Commit adds a change to it. None of them touches the network or needs the git CLI.
 package examples
 
 import (
@@ -94,31 +95,11 @@ func (a *author) sig(name string) *object.Signature {
 }
 
 func seedRepo(s *Seeded) error {
-	// The objects go straight into the bare repository; the worktree lives in memory only.
-	st := filesystem.NewStorage(osfs.New(s.Repo), cache.NewObjectLRUDefault())
-	r, err := git.Init(st, memfs.New())
+	a, initial, err := initRepo(s)
 	if err != nil {
 		return err
 	}
-	wt, err := r.Worktree()
-	if err != nil {
-		return err
-	}
-	a := &author{r: r, wt: wt, when: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
-
-	if err := copyTree(wt.Filesystem, "shop"); err != nil {
-		return err
-	}
-	initial, err := a.commit("Alice", "Initial shop deployment\n\nweb 1.4.0, cart 2.1.3, redis 7.2.5 in dev, staging and prod.")
-	if err != nil {
-		return err
-	}
-	s.Commits["initial"] = initial.String()
-	for _, b := range Branches {
-		if err := r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(b), initial)); err != nil {
-			return err
-		}
-	}
+	r := a.r
 	if err := a.checkout("env/dev"); err != nil {
 		return err
 	}
@@ -152,7 +133,41 @@ func seedRepo(s *Seeded) error {
 	}
 	s.Commits["dev-theme"] = theme.String()
 
-	// Leave a plain bare repository: HEAD on env/dev, no master, core.bare set.
+	return bare(r)
+}
+
+// initRepo writes the shop as the first commit of a new repository at s.Repo, with env/dev,
+// env/staging and env/prod all at it.
+func initRepo(s *Seeded) (*author, plumbing.Hash, error) {
+	// The objects go straight into the bare repository; the worktree lives in memory only.
+	st := filesystem.NewStorage(osfs.New(s.Repo), cache.NewObjectLRUDefault())
+	r, err := git.Init(st, memfs.New())
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	a := &author{r: r, wt: wt, when: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+	if err := copyTree(wt.Filesystem, "shop"); err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	initial, err := a.commit("Alice", "Initial shop deployment\n\nweb 1.4.0, cart 2.1.3, redis 7.2.5 in dev, staging and prod.")
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	s.Commits["initial"] = initial.String()
+	for _, b := range Branches {
+		if err := r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(b), initial)); err != nil {
+			return nil, plumbing.ZeroHash, err
+		}
+	}
+	return a, initial, nil
+}
+
+// bare leaves a plain bare repository: HEAD on env/dev, no master, core.bare set.
+func bare(r *git.Repository) error {
 	if err := r.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, plumbing.NewBranchReferenceName("env/dev"))); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // Command seed writes the sample repository (examples/shop) as a bare Git repository with
 // env/dev, env/staging and env/prod branches, plus a stagegate.yaml pointing at it, into the
-// directory given as its argument. make demo uses it.
+// directory given as its argument: a history with something to promote, for trying plan, render
+// and run by hand. (make demo runs stagegate quickstart, which starts from examples.Fresh.)
 package main
 
 import (
