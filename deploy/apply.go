@@ -6,19 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
-	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -169,6 +171,9 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 
 	prev, err := readInventory(ctx, cluster, opts)
 	if err != nil {
+		if unreachable(err) {
+			err = &UnreachableError{Server: cluster.String(), NotApplied: len(objs), Err: err}
+		}
 		return Result{}, err
 	}
 
@@ -188,12 +193,13 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		opts.newKinds = crdKinds(stages[0])
 	}
 
-	res, applied, err := applyStages(ctx, m, stages, opts)
+	res, applied, err := applyStages(ctx, cluster, m, stages, opts)
 	if err != nil {
-		// Keep everything the previous inventory held, so a later apply can still prune it.
+		// Keep everything the previous inventory held, so a later apply can still prune it, and
+		// add only what this one applied: an object not applied is not claimed.
 		var invErr error
 		if !opts.DryRun {
-			invErr = writeInventory(ctx, m, opts, merge(entriesOf(applied), prev))
+			invErr = writeInventory(ctx, cluster, opts, merge(entriesOf(applied), prev))
 		}
 		return res, errors.Join(err, invErr)
 	}
@@ -208,11 +214,11 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		remaining = merge(current, prev)
 	}
 	if !opts.DryRun {
-		if err := writeInventory(ctx, m, opts, remaining); err != nil {
+		if err := writeInventory(ctx, cluster, opts, remaining); err != nil {
 			return res, err
 		}
 	}
-	if err := failures(res); err != nil || !opts.Wait || opts.DryRun {
+	if err := failures(cluster, res); err != nil || !opts.Wait || opts.DryRun {
 		return res, err // prune failures
 	}
 	return res, markNotReady(ctx, cluster, &res, applied, opts.ReadyTimeout)
@@ -221,7 +227,7 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 // applyStages applies the stages in order, waiting after the first (CRDs established,
 // namespaces active). Once an object fails, later stages are skipped. applied lists the
 // objects that went through, in apply order; err joins the failures.
-func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, err error) {
+func applyStages(ctx context.Context, cluster *Cluster, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, err error) {
 	log := slog.With("pipeline", opts.Pipeline, "env", opts.Env)
 	failed := false
 	var waitErr error
@@ -233,7 +239,7 @@ func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstr
 			}
 			continue
 		}
-		out := applyStage(ctx, m, stage, opts)
+		out := applyStage(ctx, cluster, stage, opts)
 		for j, r := range out {
 			if r.Action == Failed {
 				failed = true // reported in the result and the returned error, not logged here
@@ -250,7 +256,7 @@ func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstr
 			}
 		}
 	}
-	return res, applied, errors.Join(waitErr, failures(res))
+	return res, applied, errors.Join(waitErr, failures(cluster, res))
 }
 
 // markNotReady waits for the applied objects and records in res those that did not become
@@ -273,48 +279,88 @@ func markNotReady(ctx context.Context, cluster *Cluster, res *Result, applied []
 	return nr
 }
 
-// failures joins the per-object errors, or is nil when there are none.
-func failures(res Result) error {
+// failures joins the per-object errors, or is nil when there are none. The API server going
+// away fails many objects for one reason: that is one *UnreachableError, not one per object.
+func failures(cluster *Cluster, res Result) error {
 	var errs []error
+	var down *UnreachableError
 	for _, o := range res.Objects {
-		if o.Action == Failed {
+		switch {
+		case o.Action == Failed && unreachable(o.Err):
+			if down == nil {
+				down = &UnreachableError{Server: cluster.String(), Err: o.Err}
+			}
+		case o.Action == Failed:
 			errs = append(errs, o.Err)
 		}
 	}
-	if len(errs) == 0 {
-		return nil
+	if down != nil {
+		for _, o := range res.Objects {
+			switch o.Action {
+			case Created, Configured, Unchanged, Recreated:
+				down.Applied++
+			case Failed, Skipped:
+				down.NotApplied++
+			}
+		}
 	}
-	return fmt.Errorf("%d of %d objects failed: %w", len(errs), len(res.Objects), errors.Join(errs...))
+	switch {
+	case down != nil && len(errs) == 0:
+		return down
+	case down != nil:
+		return errors.Join(down, fmt.Errorf("%d of %d objects failed otherwise: %w", len(errs), len(res.Objects), errors.Join(errs...)))
+	case len(errs) > 0:
+		return fmt.Errorf("%d of %d objects failed: %w", len(errs), len(res.Objects), errors.Join(errs...))
+	}
+	return nil
 }
 
-// applyStage applies the objects of one stage, Workers at a time. It calls ssa's per-object
-// Apply rather than ApplyAll: ApplyAll runs only its dry-runs in parallel, applies one by one,
-// and stops at the first error, which would lose the per-object result.
-func applyStage(ctx context.Context, m *ssa.ResourceManager, stage []*unstructured.Unstructured, opts ApplyOptions) []ObjectResult {
+// applyStage applies the objects of one stage, Workers at a time, after listing what the cluster
+// holds of them. Once the API server is unreachable, the objects not yet sent are skipped rather
+// than each waiting for its own connection error.
+func applyStage(ctx context.Context, cluster *Cluster, stage []*unstructured.Unstructured, opts ApplyOptions) []ObjectResult {
 	out := make([]ObjectResult, len(stage))
+	if len(stage) == 0 {
+		return out
+	}
+	l := listLive(ctx, cluster, stage, opts)
 	sem := make(chan struct{}, opts.Workers)
+	var down atomic.Bool
 	var wg sync.WaitGroup
 	for i, u := range stage {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = applyOne(ctx, m, u, opts)
+			if down.Load() {
+				out[i] = ObjectResult{ID: idOf(u), Action: Skipped, Err: errors.New("not applied: the API server was unreachable")}
+				return
+			}
+			out[i] = applyOne(ctx, cluster, l, u, opts)
+			if out[i].Action == Failed && unreachable(out[i].Err) {
+				down.Store(true)
+			}
 		})
 	}
 	wg.Wait()
 	return out
 }
 
-// applyOne applies u, recreating it when an immutable field changed and u allows it.
+// applyOne applies u with one request, recreating it when an immutable field changed and u
+// allows it.
 //
-// ssa's own ForceSelector is not used for recreation: it treats every Invalid error as an
-// immutable-field one, so an annotated object with a merely invalid change would be deleted and
-// then fail to come back.
-func applyOne(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstructured, opts ApplyOptions) ObjectResult {
+// Recreation is decided here rather than by ssa's ForceSelector, which treats every Invalid
+// error as an immutable-field one: an annotated object with a merely invalid change would be
+// deleted and then fail to come back.
+func applyOne(ctx context.Context, cluster *Cluster, l live, u *unstructured.Unstructured, opts ApplyOptions) ObjectResult {
 	r := ObjectResult{ID: idOf(u)}
-	entry, err := m.Apply(ctx, u, ssa.DefaultApplyOptions())
+	before, err := l.before(u)
+	if err != nil {
+		r.Action, r.Err = Failed, objectError(u, err)
+		return r
+	}
+	after, created, err := cluster.serverApply(ctx, u, opts.DryRun)
 	if err == nil {
-		r.Action = actionOf(entry.Action)
+		r.Action = actionOf(before, after, created, opts.DryRun)
 		return r
 	}
 	if opts.DryRun && meta.IsNoMatchError(err) && opts.newKinds[u.GroupVersionKind().GroupKind()] {
@@ -329,7 +375,7 @@ func applyOne(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstr
 		r.Action = Recreated // a dry-run delete leaves the object, so the create cannot be tried
 		return r
 	}
-	if err := recreate(ctx, m, u, opts.WaitTimeout); err != nil {
+	if err := recreate(ctx, cluster, u, opts.WaitTimeout); err != nil {
 		r.Action, r.Err = Failed, objectError(u, err)
 		return r
 	}
@@ -338,13 +384,13 @@ func applyOne(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstr
 }
 
 // recreate deletes the live u, waits (bounded) until it is gone, and applies u again.
-func recreate(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstructured, timeout time.Duration) error {
+func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructured, timeout time.Duration) error {
 	live := u.DeepCopy()
-	if err := m.Client().Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+	if err := cluster.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("delete to recreate: %w", err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		err := m.Client().Get(ctx, client.ObjectKeyFromObject(u), live)
+		err := cluster.client.Get(ctx, client.ObjectKeyFromObject(u), live)
 		if apierrors.IsNotFound(err) {
 			return true, nil
 		}
@@ -353,26 +399,10 @@ func recreate(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstr
 	if err != nil {
 		return fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
 	}
-	if _, err := m.Apply(ctx, u, ssa.DefaultApplyOptions()); err != nil {
+	if _, _, err := cluster.serverApply(ctx, u, false); err != nil {
 		return fmt.Errorf("create after deletion: %w", err)
 	}
 	return nil
-}
-
-func actionOf(a ssa.Action) Action {
-	switch a {
-	case ssa.CreatedAction:
-		return Created
-	case ssa.ConfiguredAction:
-		return Configured
-	case ssa.UnchangedAction:
-		return Unchanged
-	case ssa.DeletedAction:
-		return Deleted
-	case ssa.SkippedAction:
-		return Skipped
-	}
-	return Failed
 }
 
 // waitReady waits for the first stage (CRDs established, namespaces active), so the custom
@@ -462,6 +492,36 @@ func (e *ImmutableFieldError) Error() string {
 		e.Object, strings.Join(e.Fields, ", "), AnnotationRecreate)
 }
 
+// UnreachableError is an apply cut short because the API server stopped answering (connection
+// refused or reset, timeouts, 503, 429). It is transient: back off and apply again; the apply
+// is idempotent, so the next one converges. Nothing was pruned, and the inventory lists only
+// objects that were applied.
+type UnreachableError struct {
+	Server string
+	// Applied and NotApplied count the objects confirmed applied and those failed or skipped;
+	// the result says which are which. A failed object's request may have reached the server
+	// before the connection broke.
+	Applied, NotApplied int
+	Err                 error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("API server %s unreachable during the apply (%d objects applied, %d not): %v; this is transient: retry the apply, which converges",
+		e.Server, e.Applied, e.NotApplied, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable reports whether err says the API server could not be reached or could not answer
+// for now, rather than that it refused the object.
+func unreachable(err error) bool {
+	var ne net.Error
+	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		utilnet.IsHTTP2ConnectionLost(err) || (errors.As(err, &ne) && ne.Timeout()) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
+}
+
 // objectError names the object and says what went wrong, without the values of a Secret.
 func objectError(u *unstructured.Unstructured, err error) error {
 	id := idOf(u)
@@ -470,10 +530,6 @@ func objectError(u *unstructured.Unstructured, err error) error {
 	}
 	if meta.IsNoMatchError(err) {
 		return fmt.Errorf("%s: the cluster does not serve %s; add its CRD to the environment or fix apiVersion", id, u.GetAPIVersion())
-	}
-	var dryRun *ssaerrors.DryRunErr
-	if errors.As(err, &dryRun) {
-		err = fmt.Errorf("rejected by the API server: %w", dryRun.Unwrap())
 	}
 	if id.Group == "" && id.Kind == "Secret" {
 		// The API server may echo submitted values back in validation messages.

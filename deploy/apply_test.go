@@ -474,3 +474,42 @@ func TestApplyManyObjectsInParallel(t *testing.T) {
 		t.Errorf("second apply: %d unchanged, want 40: %v", res.Count(deploy.Unchanged), actions(res))
 	}
 }
+
+func TestApplyDryRunOfWhatIsAppliedChangesNothing(t *testing.T) {
+	c, ns, opts := setup(t)
+	objs := objects(t, ns, configMap, service, deploymnt)
+	apply(t, c, objs, opts)
+
+	dry := opts
+	dry.DryRun = true
+	res := apply(t, c, objs, dry)
+	want := map[string]deploy.Action{"ConfigMap settings": deploy.Unchanged, "Service web": deploy.Unchanged, "Deployment web": deploy.Unchanged}
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("dry-run of the applied objects (-want +got):\n%s", diff)
+	}
+	res = apply(t, c, objects(t, ns, configMap, service, strings.Replace(deploymnt, "nginx:1.27", "nginx:1.28", 1)), dry)
+	want["Deployment web"] = deploy.Configured
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("dry-run of a new image (-want +got):\n%s", diff)
+	}
+}
+
+// An object someone else created gets this environment's labels on its first apply: configured,
+// not unchanged, even when the rendered content is otherwise what the cluster holds.
+func TestApplyAdoptsAnUnlabelledObjectAsConfigured(t *testing.T) {
+	c, ns, opts := setup(t)
+	cm := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(strings.ReplaceAll(configMap, "NS", ns)), &cm.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Client().Create(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	res := apply(t, c, objects(t, ns, configMap), opts)
+	if got := actions(res)["ConfigMap settings"]; got != deploy.Configured {
+		t.Errorf("ConfigMap settings: %q, want configured (labels added)", got)
+	}
+	if res := apply(t, c, objects(t, ns, configMap), opts); res.Changed() {
+		t.Errorf("second apply changed something: %v", actions(res))
+	}
+}

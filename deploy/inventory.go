@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -116,7 +115,7 @@ func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]
 }
 
 // writeInventory server-side-applies the inventory ConfigMap with entries.
-func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, entries []Entry) error {
+func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, entries []Entry) error {
 	if entries == nil {
 		entries = []Entry{}
 	}
@@ -134,7 +133,7 @@ func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptio
 		},
 		"data": map[string]any{inventoryKey: string(raw)},
 	}}
-	if _, err := m.Apply(ctx, cm, ssa.DefaultApplyOptions()); err != nil {
+	if _, _, err := cluster.serverApply(ctx, cm, false); err != nil {
 		return fmt.Errorf("write inventory %s/%s: %w", opts.InventoryNamespace, cm.GetName(), err)
 	}
 	return nil
