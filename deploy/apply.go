@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
@@ -517,7 +518,9 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 func unreachable(err error) bool {
 	var ne net.Error
 	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
-		utilnet.IsHTTP2ConnectionLost(err) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, syscall.EPIPE) || utilnet.IsHTTP2ConnectionLost(err) ||
+		strings.Contains(err.Error(), "http2: client connection force closed") || // when a dial fails
+		(errors.As(err, &ne) && ne.Timeout()) ||
 		apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
 }
