@@ -194,13 +194,13 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		opts.newKinds = crdKinds(stages[0])
 	}
 
-	res, applied, err := applyStages(ctx, cluster, m, stages, opts)
+	res, applied, now, err := applyStages(ctx, cluster, m, stages, prev.sent, opts)
 	if err != nil {
 		// Keep everything the previous inventory held, so a later apply can still prune it, and
 		// add only what this one applied: an object not applied is not claimed.
 		var invErr error
 		if !opts.DryRun {
-			invErr = writeInventory(ctx, cluster, opts, merge(entriesOf(applied), prev))
+			invErr = writeInventory(ctx, cluster, opts, merge(entriesOf(applied), prev.entries), now, prev.sent)
 		}
 		return res, errors.Join(err, invErr)
 	}
@@ -208,14 +208,14 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 	current := entriesOf(applied)
 	var remaining []Entry
 	if opts.Prune {
-		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
+		pruned, keep := prune(ctx, m, opts, subtract(prev.entries, current))
 		res.Objects = append(res.Objects, pruned...)
 		remaining = merge(current, keep)
 	} else {
-		remaining = merge(current, prev)
+		remaining = merge(current, prev.entries)
 	}
 	if !opts.DryRun {
-		if err := writeInventory(ctx, cluster, opts, remaining); err != nil {
+		if err := writeInventory(ctx, cluster, opts, remaining, now, prev.sent); err != nil {
 			return res, err
 		}
 	}
@@ -227,8 +227,10 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 
 // applyStages applies the stages in order, waiting after the first (CRDs established,
 // namespaces active). Once an object fails, later stages are skipped. applied lists the
-// objects that went through, in apply order; err joins the failures.
-func applyStages(ctx context.Context, cluster *Cluster, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, err error) {
+// objects that went through, in apply order, and now what was sent for them; last is what the
+// previous apply sent. err joins the failures.
+func applyStages(ctx context.Context, cluster *Cluster, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, last map[string]sent, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, now map[string]sent, err error) {
+	now = map[string]sent{}
 	log := slog.With("pipeline", opts.Pipeline, "env", opts.Env)
 	failed := false
 	var waitErr error
@@ -240,13 +242,16 @@ func applyStages(ctx context.Context, cluster *Cluster, m *ssa.ResourceManager, 
 			}
 			continue
 		}
-		out := applyStage(ctx, cluster, stage, opts)
+		out, sents := applyStage(ctx, cluster, stage, last, opts)
 		for j, r := range out {
 			if r.Action == Failed {
 				failed = true // reported in the result and the returned error, not logged here
 				continue
 			}
 			applied = append(applied, stage[j])
+			if sents[j] != (sent{}) {
+				now[keyOf(stage[j])] = sents[j]
+			}
 			log.Debug("applied", "object", r.ID.String(), "action", string(r.Action))
 		}
 		res.Objects = append(res.Objects, out...)
@@ -257,7 +262,7 @@ func applyStages(ctx context.Context, cluster *Cluster, m *ssa.ResourceManager, 
 			}
 		}
 	}
-	return res, applied, errors.Join(waitErr, failures(cluster, res))
+	return res, applied, now, errors.Join(waitErr, failures(cluster, res))
 }
 
 // markNotReady waits for the applied objects and records in res those that did not become
@@ -317,12 +322,12 @@ func failures(cluster *Cluster, res Result) error {
 }
 
 // applyStage applies the objects of one stage, Workers at a time, after listing what the cluster
-// holds of them. Once the API server is unreachable, the objects not yet sent are skipped rather
-// than each waiting for its own connection error.
-func applyStage(ctx context.Context, cluster *Cluster, stage []*unstructured.Unstructured, opts ApplyOptions) []ObjectResult {
-	out := make([]ObjectResult, len(stage))
+// holds of them, and returns what was sent for each. Once the API server is unreachable, the
+// objects not yet sent are skipped rather than each waiting for its own connection error.
+func applyStage(ctx context.Context, cluster *Cluster, stage []*unstructured.Unstructured, last map[string]sent, opts ApplyOptions) ([]ObjectResult, []sent) {
+	out, sents := make([]ObjectResult, len(stage)), make([]sent, len(stage))
 	if len(stage) == 0 {
-		return out
+		return out, sents
 	}
 	l := listLive(ctx, cluster, stage, opts)
 	sem := make(chan struct{}, opts.Workers)
@@ -336,59 +341,70 @@ func applyStage(ctx context.Context, cluster *Cluster, stage []*unstructured.Uns
 				out[i] = ObjectResult{ID: idOf(u), Action: Skipped, Err: errors.New("not applied: the API server was unreachable")}
 				return
 			}
-			out[i] = applyOne(ctx, cluster, l, u, opts)
+			out[i], sents[i] = applyOne(ctx, cluster, l, last, u, opts)
 			if out[i].Action == Failed && unreachable(out[i].Err) {
 				down.Store(true)
 			}
 		})
 	}
 	wg.Wait()
-	return out
+	return out, sents
 }
 
 // applyOne applies u with one request, recreating it when an immutable field changed and u
-// allows it.
+// allows it, and returns what it sent. It sends nothing when the previous apply (last) sent the
+// same and nobody has written the object since.
 //
 // Recreation is decided here rather than by ssa's ForceSelector, which treats every Invalid
 // error as an immutable-field one: an annotated object with a merely invalid change would be
 // deleted and then fail to come back.
-func applyOne(ctx context.Context, cluster *Cluster, l live, u *unstructured.Unstructured, opts ApplyOptions) ObjectResult {
+func applyOne(ctx context.Context, cluster *Cluster, l live, last map[string]sent, u *unstructured.Unstructured, opts ApplyOptions) (ObjectResult, sent) {
 	r := ObjectResult{ID: idOf(u)}
 	before, err := l.before(u)
 	if err != nil {
 		r.Action, r.Err = Failed, objectError(u, err)
-		return r
+		return r, sent{}
+	}
+	digest, err := digestOf(u, cluster.fieldManager)
+	if err != nil {
+		r.Action, r.Err = Failed, objectError(u, err)
+		return r, sent{}
+	}
+	if before != nil && last[keyOf(u)] == (sent{digest, before.GetResourceVersion()}) {
+		r.Action = Unchanged
+		return r, last[keyOf(u)]
 	}
 	after, created, err := cluster.serverApply(ctx, u, opts.DryRun)
 	if err == nil {
 		r.Action = actionOf(before, after, created, opts.DryRun)
-		return r
+		return r, sent{digest, after.GetResourceVersion()}
 	}
 	if opts.DryRun && meta.IsNoMatchError(err) && opts.newKinds[u.GroupVersionKind().GroupKind()] {
 		r.Action = Created
-		return r
+		return r, sent{}
 	}
 	if len(immutableFields(err)) == 0 || u.GetAnnotations()[AnnotationRecreate] != "enabled" {
 		r.Action, r.Err = Failed, objectError(u, err)
-		return r
+		return r, sent{}
 	}
 	if opts.DryRun {
 		r.Action = Recreated // a dry-run delete leaves the object, so the create cannot be tried
-		return r
+		return r, sent{}
 	}
-	if err := recreate(ctx, cluster, u, opts.WaitTimeout); err != nil {
+	after, err = recreate(ctx, cluster, u, opts.WaitTimeout)
+	if err != nil {
 		r.Action, r.Err = Failed, objectError(u, err)
-		return r
+		return r, sent{}
 	}
 	r.Action = Recreated
-	return r
+	return r, sent{digest, after.GetResourceVersion()}
 }
 
 // recreate deletes the live u, waits (bounded) until it is gone, and applies u again.
-func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructured, timeout time.Duration) error {
+func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructured, timeout time.Duration) (*unstructured.Unstructured, error) {
 	live := u.DeepCopy()
 	if err := cluster.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete to recreate: %w", err)
+		return nil, fmt.Errorf("delete to recreate: %w", err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		err := cluster.client.Get(ctx, client.ObjectKeyFromObject(u), live)
@@ -398,12 +414,13 @@ func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructure
 		return false, err
 	})
 	if err != nil {
-		return fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
+		return nil, fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
 	}
-	if _, _, err := cluster.serverApply(ctx, u, false); err != nil {
-		return fmt.Errorf("create after deletion: %w", err)
+	after, _, err := cluster.serverApply(ctx, u, false)
+	if err != nil {
+		return nil, fmt.Errorf("create after deletion: %w", err)
 	}
-	return nil
+	return after, nil
 }
 
 // waitReady waits for the first stage (CRDs established, namespaces active), so the custom

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -14,7 +16,35 @@ import (
 
 // The inventory is a ConfigMap per environment listing, in apply order, the objects the last
 // apply left in the cluster. Pruning trusts it (and the labels) rather than listing every kind.
-const inventoryKey = "objects.json"
+// Beside the list, it records what each object was last sent (see sent).
+const (
+	inventoryKey = "objects.json"
+	sentKey      = "sent.json"
+)
+
+// inventory is what the environment's last apply left in the cluster.
+type inventory struct {
+	entries []Entry
+	sent    map[string]sent // by Entry.key
+}
+
+// sent is what an apply sent for one object (a digest) and the object's resourceVersion right
+// after. While the object keeps that resourceVersion nobody has written it since, so sending the
+// same content again would change nothing: Apply reports it unchanged without asking the server.
+type sent struct {
+	Digest          string `json:"digest"`
+	ResourceVersion string `json:"resourceVersion"`
+}
+
+// digestOf identifies what applying u under fieldManager sends. u's JSON has its keys sorted.
+func digestOf(u *unstructured.Unstructured, fieldManager string) (string, error) {
+	raw, err := u.MarshalJSON()
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(append([]byte(fieldManager+"\n"), raw...))
+	return hex.EncodeToString(h[:16]), nil
+}
 
 // InventoryName is the name of the environment's inventory ConfigMap.
 func InventoryName(pipeline, env string) string {
@@ -45,6 +75,11 @@ func (e Entry) unstructured() *unstructured.Unstructured {
 	u.SetNamespace(e.Namespace)
 	u.SetName(e.Name)
 	return u
+}
+
+// keyOf is Entry.key of u's entry.
+func keyOf(u *unstructured.Unstructured) string {
+	return liveKey(u.GroupVersionKind().GroupKind(), u.GetNamespace(), u.GetName())
 }
 
 func entriesOf(objs []*unstructured.Unstructured) []Entry {
@@ -88,38 +123,58 @@ func subtract(a, b []Entry) []Entry {
 // Inventory returns what the environment's last apply left in the cluster, in apply order;
 // none before the first apply. Only opts.Pipeline, Env and InventoryNamespace are read.
 func Inventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
-	return readInventory(ctx, cluster, opts)
+	inv, err := readInventory(ctx, cluster, opts)
+	return inv.entries, err
 }
 
-// readInventory returns the entries of the previous apply, or none when there was none.
-func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
+// readInventory returns what the previous apply left, or nothing when there was none.
+func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (inventory, error) {
 	cm := &unstructured.Unstructured{}
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
 	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
 	if err := cluster.client.Get(ctx, key, cm); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, nil
+			return inventory{}, nil
 		}
-		return nil, fmt.Errorf("read inventory %s: %w", key, err)
+		return inventory{}, fmt.Errorf("read inventory %s: %w", key, err)
 	}
+	var inv inventory
 	raw, _, _ := unstructured.NestedString(cm.Object, "data", inventoryKey)
 	if raw == "" {
-		return nil, nil
+		return inv, nil
 	}
-	var entries []Entry
-	if err := json.Unmarshal([]byte(raw), &entries); err != nil {
-		return nil, fmt.Errorf("read inventory %s: %s is not a JSON list of objects (delete the ConfigMap to start over; nothing will be pruned once): %w", key, inventoryKey, err)
+	if err := json.Unmarshal([]byte(raw), &inv.entries); err != nil {
+		return inventory{}, fmt.Errorf("read inventory %s: %s is not a JSON list of objects (delete the ConfigMap to start over; nothing will be pruned once): %w", key, inventoryKey, err)
 	}
-	return entries, nil
+	// What was sent only saves requests: without it (older inventories, or unreadable) every
+	// object is sent again.
+	raw, _, _ = unstructured.NestedString(cm.Object, "data", sentKey)
+	if err := json.Unmarshal([]byte(raw), &inv.sent); err != nil {
+		inv.sent = nil
+	}
+	return inv, nil
 }
 
-// writeInventory server-side-applies the inventory ConfigMap with entries.
-func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, entries []Entry) error {
+// writeInventory server-side-applies the inventory ConfigMap with entries and, for those among
+// them, what was sent: from this apply, else from the previous one.
+func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, entries []Entry, now, prev map[string]sent) error {
 	if entries == nil {
 		entries = []Entry{}
 	}
 	raw, err := json.Marshal(entries)
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	s := make(map[string]sent, len(entries))
+	for _, e := range entries {
+		if v, ok := now[e.key()]; ok {
+			s[e.key()] = v
+		} else if v, ok := prev[e.key()]; ok {
+			s[e.key()] = v
+		}
+	}
+	rawSent, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("encode inventory: %w", err)
 	}
@@ -131,7 +186,7 @@ func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, en
 			"namespace": opts.InventoryNamespace,
 			"labels":    map[string]any{LabelPipeline: opts.Pipeline, LabelEnv: opts.Env},
 		},
-		"data": map[string]any{inventoryKey: string(raw)},
+		"data": map[string]any{inventoryKey: string(raw), sentKey: string(rawSent)},
 	}}
 	if _, _, err := cluster.serverApply(ctx, cm, false); err != nil {
 		return fmt.Errorf("write inventory %s/%s: %w", opts.InventoryNamespace, cm.GetName(), err)
