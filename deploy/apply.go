@@ -365,16 +365,17 @@ func applyOne(ctx context.Context, cluster *Cluster, l live, last map[string]sen
 		r.Action, r.Err = Failed, objectError(u, err)
 		return r, sent{}
 	}
-	digest, err := digestOf(u, cluster.fieldManager)
+	body, err := u.MarshalJSON()
 	if err != nil {
-		r.Action, r.Err = Failed, objectError(u, err)
+		r.Action, r.Err = Failed, objectError(u, fmt.Errorf("encode: %w", err))
 		return r, sent{}
 	}
+	digest := digestOf(body, cluster.fieldManager)
 	if before != nil && last[keyOf(u)] == (sent{digest, before.GetResourceVersion()}) {
 		r.Action = Unchanged
 		return r, last[keyOf(u)]
 	}
-	after, created, err := cluster.serverApply(ctx, u, opts.DryRun)
+	after, created, err := cluster.serverApply(ctx, u, body, opts.DryRun)
 	if err == nil {
 		r.Action = actionOf(before, after, created, opts.DryRun)
 		return r, sent{digest, after.GetResourceVersion()}
@@ -391,7 +392,7 @@ func applyOne(ctx context.Context, cluster *Cluster, l live, last map[string]sen
 		r.Action = Recreated // a dry-run delete leaves the object, so the create cannot be tried
 		return r, sent{}
 	}
-	after, err = recreate(ctx, cluster, u, opts.WaitTimeout)
+	after, err = recreate(ctx, cluster, u, body, opts.WaitTimeout)
 	if err != nil {
 		r.Action, r.Err = Failed, objectError(u, err)
 		return r, sent{}
@@ -401,7 +402,7 @@ func applyOne(ctx context.Context, cluster *Cluster, l live, last map[string]sen
 }
 
 // recreate deletes the live u, waits (bounded) until it is gone, and applies u again.
-func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructured, timeout time.Duration) (*unstructured.Unstructured, error) {
+func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructured, body []byte, timeout time.Duration) (*unstructured.Unstructured, error) {
 	live := u.DeepCopy()
 	if err := cluster.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("delete to recreate: %w", err)
@@ -416,7 +417,7 @@ func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructure
 	if err != nil {
 		return nil, fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
 	}
-	after, _, err := cluster.serverApply(ctx, u, false)
+	after, _, err := cluster.serverApply(ctx, u, body, false)
 	if err != nil {
 		return nil, fmt.Errorf("create after deletion: %w", err)
 	}

@@ -156,10 +156,11 @@ func (c *Cluster) manager(dryRun bool, workers int) *ssa.ResourceManager {
 	return m
 }
 
-// serverApply sends u as one server-side apply (force, field manager c.fieldManager) and returns
-// the object as the server holds it afterwards, and whether the request created it (HTTP 201).
-// With dryRun the server only says what it would hold.
-func (c *Cluster) serverApply(ctx context.Context, u *unstructured.Unstructured, dryRun bool) (after *unstructured.Unstructured, created bool, err error) {
+// serverApply sends u, encoded as body, as one server-side apply (force, field manager
+// c.fieldManager) and returns whether the request created the object (HTTP 201) and the object
+// as the server holds it afterwards: its metadata only, unless dryRun, where the server only
+// says what it would hold, in full.
+func (c *Cluster) serverApply(ctx context.Context, u *unstructured.Unstructured, body []byte, dryRun bool) (after *unstructured.Unstructured, created bool, err error) {
 	gvk := u.GroupVersionKind()
 	mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
@@ -168,10 +169,6 @@ func (c *Cluster) serverApply(ctx context.Context, u *unstructured.Unstructured,
 	namespaced := mapping.Scope.Name() == meta.RESTScopeNameNamespace
 	if namespaced && u.GetNamespace() == "" {
 		return nil, false, fmt.Errorf("%s is namespaced: set metadata.namespace", gvk.Kind)
-	}
-	body, err := u.MarshalJSON()
-	if err != nil {
-		return nil, false, fmt.Errorf("encode: %w", err)
 	}
 	path := "/apis/" + mapping.Resource.Group + "/" + mapping.Resource.Version
 	if mapping.Resource.Group == "" {
@@ -184,6 +181,10 @@ func (c *Cluster) serverApply(ctx context.Context, u *unstructured.Unstructured,
 		Param("fieldManager", c.fieldManager).Param("force", "true").Body(body)
 	if dryRun {
 		req = req.Param("dryRun", metav1.DryRunAll)
+	} else {
+		// The metadata is all Apply reads: the API server encodes less, the client decodes less.
+		// An API server that cannot answer so (some aggregated ones) answers in full.
+		req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json")
 	}
 	res := req.Do(ctx)
 	if err := res.Error(); err != nil { // Error, unlike Raw, decodes the API server's Status

@@ -36,14 +36,13 @@ type sent struct {
 	ResourceVersion string `json:"resourceVersion"`
 }
 
-// digestOf identifies what applying u under fieldManager sends. u's JSON has its keys sorted.
-func digestOf(u *unstructured.Unstructured, fieldManager string) (string, error) {
-	raw, err := u.MarshalJSON()
-	if err != nil {
-		return "", err
-	}
-	h := sha256.Sum256(append([]byte(fieldManager+"\n"), raw...))
-	return hex.EncodeToString(h[:16]), nil
+// digestOf identifies what an apply under fieldManager sends as body. Bodies are JSON encoded
+// from maps, so with their keys sorted.
+func digestOf(body []byte, fieldManager string) string {
+	h := sha256.New()
+	h.Write([]byte(fieldManager + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // InventoryName is the name of the environment's inventory ConfigMap.
@@ -188,7 +187,11 @@ func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, en
 		},
 		"data": map[string]any{inventoryKey: string(raw), sentKey: string(rawSent)},
 	}}
-	if _, _, err := cluster.serverApply(ctx, cm, false); err != nil {
+	body, err := cm.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	if _, _, err := cluster.serverApply(ctx, cm, body, false); err != nil {
 		return fmt.Errorf("write inventory %s/%s: %w", opts.InventoryNamespace, cm.GetName(), err)
 	}
 	return nil
