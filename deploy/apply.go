@@ -162,7 +162,8 @@ func (r Result) Changed() bool {
 // to be ready), cluster-wide RBAC, then everything else. It records what it applied in the
 // environment's inventory and, with Prune, deletes what the previous inventory holds and objs no
 // longer do. A failure of some objects is reported per object and as the returned error; later
-// stages are skipped and nothing is pruned.
+// stages are skipped and nothing is pruned. When the API server goes away, that error is an
+// *UnreachableError: apply again.
 func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts ApplyOptions) (Result, error) {
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
@@ -200,7 +201,7 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		// add only what this one applied: an object not applied is not claimed.
 		var invErr error
 		if !opts.DryRun {
-			invErr = writeInventory(ctx, cluster, opts, merge(entriesOf(applied), prev.entries), now, prev.sent)
+			invErr = writeInventory(ctx, cluster, opts, merge(entriesOf(applied), prev.entries), now, prev)
 		}
 		return res, errors.Join(err, invErr)
 	}
@@ -215,7 +216,7 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		remaining = merge(current, prev.entries)
 	}
 	if !opts.DryRun {
-		if err := writeInventory(ctx, cluster, opts, remaining, now, prev.sent); err != nil {
+		if err := writeInventory(ctx, cluster, opts, remaining, now, prev); err != nil {
 			return res, err
 		}
 	}
@@ -372,6 +373,8 @@ func applyOne(ctx context.Context, cluster *Cluster, l live, last map[string]sen
 	}
 	digest := digestOf(body, cluster.fieldManager)
 	if before != nil && last[keyOf(u)] == (sent{digest, before.GetResourceVersion()}) {
+		// Nobody has written the object since the last apply sent this very content: sending it
+		// again would change nothing.
 		r.Action = Unchanged
 		return r, last[keyOf(u)]
 	}

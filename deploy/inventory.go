@@ -25,7 +25,8 @@ const (
 // inventory is what the environment's last apply left in the cluster.
 type inventory struct {
 	entries []Entry
-	sent    map[string]sent // by Entry.key
+	sent    map[string]sent   // by Entry.key
+	data    map[string]string // the ConfigMap's data, to write it only when it changes
 }
 
 // sent is what an apply sent for one object (a digest) and the object's resourceVersion right
@@ -139,7 +140,8 @@ func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (in
 		return inventory{}, fmt.Errorf("read inventory %s: %w", key, err)
 	}
 	var inv inventory
-	raw, _, _ := unstructured.NestedString(cm.Object, "data", inventoryKey)
+	inv.data, _, _ = unstructured.NestedStringMap(cm.Object, "data")
+	raw := inv.data[inventoryKey]
 	if raw == "" {
 		return inv, nil
 	}
@@ -148,16 +150,16 @@ func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (in
 	}
 	// What was sent only saves requests: without it (older inventories, or unreadable) every
 	// object is sent again.
-	raw, _, _ = unstructured.NestedString(cm.Object, "data", sentKey)
-	if err := json.Unmarshal([]byte(raw), &inv.sent); err != nil {
+	if err := json.Unmarshal([]byte(inv.data[sentKey]), &inv.sent); err != nil {
 		inv.sent = nil
 	}
 	return inv, nil
 }
 
 // writeInventory server-side-applies the inventory ConfigMap with entries and, for those among
-// them, what was sent: from this apply, else from the previous one.
-func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, entries []Entry, now, prev map[string]sent) error {
+// them, what was sent: from this apply, else from the previous one. It sends nothing when that
+// is what prev holds already.
+func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, entries []Entry, now map[string]sent, prev inventory) error {
 	if entries == nil {
 		entries = []Entry{}
 	}
@@ -169,13 +171,16 @@ func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, en
 	for _, e := range entries {
 		if v, ok := now[e.key()]; ok {
 			s[e.key()] = v
-		} else if v, ok := prev[e.key()]; ok {
+		} else if v, ok := prev.sent[e.key()]; ok {
 			s[e.key()] = v
 		}
 	}
 	rawSent, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("encode inventory: %w", err)
+	}
+	if len(prev.data) == 2 && prev.data[inventoryKey] == string(raw) && prev.data[sentKey] == string(rawSent) {
+		return nil
 	}
 	cm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1",
