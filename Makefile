@@ -12,7 +12,7 @@ KUSTOMIZE_BIN = $(shell hack/kustomize.sh)
 KUBEBUILDER_ASSETS = $(shell hack/kube-assets.sh | tail -1)
 TEST_ENV = KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) STAGEGATE_REQUIRE_KUBE=1
 
-.PHONY: help build test test-short bench bench-render bench-gates vet fmt verify demo fuzz parity clean
+.PHONY: help build test test-short bench bench-render bench-gates bench-apply vet fmt verify demo fuzz parity clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,9 @@ bench-render: ## in-process rendering vs the kustomize CLI, same builds, one run
 
 bench-gates: ## static gates vs kubeconform on the same objects, one run
 	env $$(hack/kubeconform.sh) $(GO) test -run '^$$' -bench 'StaticGates|Kubeconform' -benchmem -timeout 30m ./gates/
+
+bench-apply: ## deploy.Apply vs kubectl apply --server-side, 1,000 objects, same API server, one run
+	$(TEST_ENV) $(GO) test -run '^$$' -bench 'BenchmarkApply$$' -benchtime 3x -timeout 30m ./deploy/
 
 parity: ## render output equals the kustomize CLI's, object for object
 	KUSTOMIZE_BIN=$(KUSTOMIZE_BIN) $(GO) test -count=1 -run Parity -v ./render/

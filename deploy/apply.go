@@ -5,17 +5,16 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
-	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -166,7 +165,8 @@ func (r Result) Changed() bool {
 // to be ready), cluster-wide RBAC, then everything else. It records what it applied in the
 // environment's inventory and, with Prune, deletes what the previous inventory holds and objs no
 // longer do. A failure of some objects is reported per object and as the returned error; later
-// stages are skipped and nothing is pruned.
+// stages are skipped and nothing is pruned. When the API server goes away, that error is an
+// *UnreachableError: apply again.
 func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts ApplyOptions) (Result, error) {
 	if err := opts.Validate(); err != nil {
 		return Result{}, err
@@ -176,6 +176,9 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 
 	prev, err := readInventory(ctx, cluster, opts)
 	if err != nil {
+		if unreachable(err) {
+			err = &UnreachableError{Server: cluster.String(), NotApplied: len(objs), Err: err}
+		}
 		return Result{}, err
 	}
 
@@ -195,14 +198,15 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 		opts.newKinds = crdKinds(stages[0])
 	}
 
-	res, applied, err := applyStages(ctx, m, stages, opts)
+	res, applied, now, err := applyStages(ctx, cluster, m, stages, prev.sent, opts)
 	if err != nil {
-		// Keep everything the previous inventory held, so a later apply can still prune it.
+		// Keep everything the previous inventory held, so a later apply can still prune it, and
+		// add only what this one applied: an object not applied is not claimed.
 		var invErr error
 		if !opts.DryRun {
 			partial := opts
 			partial.Revision = "" // a part of it is not that revision
-			invErr = writeInventory(ctx, m, partial, merge(entriesOf(applied), prev))
+			invErr = writeInventory(ctx, cluster, partial, merge(entriesOf(applied), prev.entries), now, prev)
 		}
 		return res, errors.Join(err, invErr)
 	}
@@ -210,18 +214,18 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 	current := entriesOf(applied)
 	var remaining []Entry
 	if opts.Prune {
-		pruned, keep := prune(ctx, m, opts, subtract(prev, current))
+		pruned, keep := prune(ctx, m, opts, subtract(prev.entries, current))
 		res.Objects = append(res.Objects, pruned...)
 		remaining = merge(current, keep)
 	} else {
-		remaining = merge(current, prev)
+		remaining = merge(current, prev.entries)
 	}
 	if !opts.DryRun {
-		if err := writeInventory(ctx, m, opts, remaining); err != nil {
+		if err := writeInventory(ctx, cluster, opts, remaining, now, prev); err != nil {
 			return res, err
 		}
 	}
-	if err := failures(res); err != nil || !opts.Wait || opts.DryRun {
+	if err := failures(cluster, res); err != nil || !opts.Wait || opts.DryRun {
 		return res, err // prune failures
 	}
 	return res, markNotReady(ctx, cluster, &res, applied, opts.ReadyTimeout)
@@ -229,8 +233,10 @@ func Apply(ctx context.Context, cluster *Cluster, objs render.Objects, opts Appl
 
 // applyStages applies the stages in order, waiting after the first (CRDs established,
 // namespaces active). Once an object fails, later stages are skipped. applied lists the
-// objects that went through, in apply order; err joins the failures.
-func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, err error) {
+// objects that went through, in apply order, and now what was sent for them; last is what the
+// previous apply sent. err joins the failures.
+func applyStages(ctx context.Context, cluster *Cluster, m *ssa.ResourceManager, stages [3][]*unstructured.Unstructured, last map[string]sent, opts ApplyOptions) (res Result, applied []*unstructured.Unstructured, now map[string]sent, err error) {
+	now = map[string]sent{}
 	log := slog.With("pipeline", opts.Pipeline, "env", opts.Env)
 	failed := false
 	var waitErr error
@@ -242,13 +248,16 @@ func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstr
 			}
 			continue
 		}
-		out := applyStage(ctx, m, stage, opts)
+		out, sents := applyStage(ctx, cluster, stage, last, opts)
 		for j, r := range out {
 			if r.Action == Failed {
 				failed = true // reported in the result and the returned error, not logged here
 				continue
 			}
 			applied = append(applied, stage[j])
+			if sents[j] != (sent{}) {
+				now[keyOf(stage[j])] = sents[j]
+			}
 			log.Debug("applied", "object", r.ID.String(), "action", string(r.Action))
 		}
 		res.Objects = append(res.Objects, out...)
@@ -259,7 +268,7 @@ func applyStages(ctx context.Context, m *ssa.ResourceManager, stages [3][]*unstr
 			}
 		}
 	}
-	return res, applied, errors.Join(waitErr, failures(res))
+	return res, applied, now, errors.Join(waitErr, failures(cluster, res))
 }
 
 // markNotReady waits for the applied objects and records in res those that did not become
@@ -282,151 +291,145 @@ func markNotReady(ctx context.Context, cluster *Cluster, res *Result, applied []
 	return nr
 }
 
-// failures joins the per-object errors, or is nil when there are none.
-func failures(res Result) error {
+// failures joins the per-object errors, or is nil when there are none. The API server going
+// away fails many objects for one reason: that is one *UnreachableError, not one per object.
+func failures(cluster *Cluster, res Result) error {
 	var errs []error
+	var down *UnreachableError
 	for _, o := range res.Objects {
-		if o.Action == Failed {
+		switch {
+		case o.Action == Failed && unreachable(o.Err):
+			if down == nil {
+				down = &UnreachableError{Server: cluster.String(), Err: o.Err}
+			}
+		case o.Action == Failed:
 			errs = append(errs, o.Err)
 		}
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	unreachable := 0
-	for _, err := range errs {
-		var u *UnreachableError
-		if errors.As(err, &u) {
-			unreachable++
+	if down != nil {
+		for _, o := range res.Objects {
+			switch o.Action {
+			case Created, Configured, Unchanged, Recreated:
+				down.Applied++
+			case Failed, Skipped:
+				down.NotApplied++
+			}
 		}
 	}
-	if unreachable == len(errs) {
-		return fmt.Errorf("the API server became unreachable during the apply: %d of %d objects not applied (what was applied is in the result); "+
-			"this is transient: retry the apply (the agent retries on its next cycle): %w", len(errs), len(res.Objects), errors.Join(errs...))
+	switch {
+	case down != nil && len(errs) == 0:
+		return down
+	case down != nil:
+		return errors.Join(down, fmt.Errorf("%d of %d objects failed otherwise: %w", len(errs), len(res.Objects), errors.Join(errs...)))
+	case len(errs) > 0:
+		return fmt.Errorf("%d of %d objects failed: %w", len(errs), len(res.Objects), errors.Join(errs...))
 	}
-	return fmt.Errorf("%d of %d objects failed: %w", len(errs), len(res.Objects), errors.Join(errs...))
+	return nil
 }
 
-// UnreachableError is an object that could not be applied because the API server could not be
-// reached (refused, reset, timed out): nothing is wrong with the object, and retrying is the fix.
-type UnreachableError struct {
-	Object render.ID
-	Err    error
-}
-
-func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("%s: the API server is unreachable (%v); retry", e.Object, e.Err)
-}
-
-func (e *UnreachableError) Unwrap() error { return e.Err }
-
-// isUnreachable says whether err is a failure to reach the API server rather than its answer:
-// the request never got a response. ssa flattens some errors to text, so known transport
-// failures are recognised by their text as well.
-func isUnreachable(err error) bool {
-	var (
-		opErr  *net.OpError
-		urlErr *url.Error
-	)
-	if errors.As(err, &opErr) || errors.As(err, &urlErr) || utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
-		utilnet.IsProbableEOF(err) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
+// applyStage applies the objects of one stage, Workers at a time, after listing what the cluster
+// holds of them, and returns what was sent for each. Once the API server is unreachable, the
+// objects not yet sent are skipped rather than each waiting for its own connection error.
+func applyStage(ctx context.Context, cluster *Cluster, stage []*unstructured.Unstructured, last map[string]sent, opts ApplyOptions) ([]ObjectResult, []sent) {
+	out, sents := make([]ObjectResult, len(stage)), make([]sent, len(stage))
+	if len(stage) == 0 {
+		return out, sents
 	}
-	msg := err.Error()
-	for _, m := range []string{"connection refused", "connection reset", "client connection force closed", "client connection lost", "i/o timeout", "broken pipe", ": EOF"} {
-		if strings.Contains(msg, m) {
-			return true
-		}
-	}
-	return false
-}
-
-// applyStage applies the objects of one stage, Workers at a time. It calls ssa's per-object
-// Apply rather than ApplyAll: ApplyAll runs only its dry-runs in parallel, applies one by one,
-// and stops at the first error, which would lose the per-object result.
-func applyStage(ctx context.Context, m *ssa.ResourceManager, stage []*unstructured.Unstructured, opts ApplyOptions) []ObjectResult {
-	out := make([]ObjectResult, len(stage))
+	l := listLive(ctx, cluster, stage, opts)
 	sem := make(chan struct{}, opts.Workers)
+	var down atomic.Bool
 	var wg sync.WaitGroup
 	for i, u := range stage {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = applyOne(ctx, m, u, opts)
+			if down.Load() {
+				out[i] = ObjectResult{ID: idOf(u), Action: Skipped, Err: errors.New("not applied: the API server was unreachable")}
+				return
+			}
+			out[i], sents[i] = applyOne(ctx, cluster, l, last, u, opts)
+			if out[i].Action == Failed && unreachable(out[i].Err) {
+				down.Store(true)
+			}
 		})
 	}
 	wg.Wait()
-	return out
+	return out, sents
 }
 
-// applyOne applies u, recreating it when an immutable field changed and u allows it.
+// applyOne applies u with one request, recreating it when an immutable field changed and u
+// allows it, and returns what it sent. It sends nothing when the previous apply (last) sent the
+// same and nobody has written the object since.
 //
-// ssa's own ForceSelector is not used for recreation: it treats every Invalid error as an
-// immutable-field one, so an annotated object with a merely invalid change would be deleted and
-// then fail to come back.
-func applyOne(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstructured, opts ApplyOptions) ObjectResult {
+// Recreation is decided here rather than by ssa's ForceSelector, which treats every Invalid
+// error as an immutable-field one: an annotated object with a merely invalid change would be
+// deleted and then fail to come back.
+func applyOne(ctx context.Context, cluster *Cluster, l live, last map[string]sent, u *unstructured.Unstructured, opts ApplyOptions) (ObjectResult, sent) {
 	r := ObjectResult{ID: idOf(u)}
-	entry, err := m.Apply(ctx, u, ssa.DefaultApplyOptions())
+	before, err := l.before(u)
+	if err != nil {
+		r.Action, r.Err = Failed, objectError(u, err)
+		return r, sent{}
+	}
+	body, err := u.MarshalJSON()
+	if err != nil {
+		r.Action, r.Err = Failed, objectError(u, fmt.Errorf("encode: %w", err))
+		return r, sent{}
+	}
+	digest := digestOf(body, cluster.fieldManager)
+	if before != nil && last[keyOf(u)] == (sent{digest, before.GetResourceVersion()}) {
+		// Nobody has written the object since the last apply sent this very content: sending it
+		// again would change nothing.
+		r.Action = Unchanged
+		return r, last[keyOf(u)]
+	}
+	after, created, err := cluster.serverApply(ctx, u, body, opts.DryRun)
 	if err == nil {
-		r.Action = actionOf(entry.Action)
-		return r
+		r.Action = actionOf(before, after, created, opts.DryRun)
+		return r, sent{digest, after.GetResourceVersion()}
 	}
 	if opts.DryRun && meta.IsNoMatchError(err) && opts.newKinds[u.GroupVersionKind().GroupKind()] {
 		r.Action = Created
-		return r
+		return r, sent{}
 	}
 	if len(immutableFields(err)) == 0 || u.GetAnnotations()[AnnotationRecreate] != "enabled" {
 		r.Action, r.Err = Failed, objectError(u, err)
-		return r
+		return r, sent{}
 	}
 	if opts.DryRun {
 		r.Action = Recreated // a dry-run delete leaves the object, so the create cannot be tried
-		return r
+		return r, sent{}
 	}
-	if err := recreate(ctx, m, u, opts.WaitTimeout); err != nil {
+	after, err = recreate(ctx, cluster, u, body, opts.WaitTimeout)
+	if err != nil {
 		r.Action, r.Err = Failed, objectError(u, err)
-		return r
+		return r, sent{}
 	}
 	r.Action = Recreated
-	return r
+	return r, sent{digest, after.GetResourceVersion()}
 }
 
 // recreate deletes the live u, waits (bounded) until it is gone, and applies u again.
-func recreate(ctx context.Context, m *ssa.ResourceManager, u *unstructured.Unstructured, timeout time.Duration) error {
+func recreate(ctx context.Context, cluster *Cluster, u *unstructured.Unstructured, body []byte, timeout time.Duration) (*unstructured.Unstructured, error) {
 	live := u.DeepCopy()
-	if err := m.Client().Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete to recreate: %w", err)
+	if err := cluster.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("delete to recreate: %w", err)
 	}
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		err := m.Client().Get(ctx, client.ObjectKeyFromObject(u), live)
+		err := cluster.client.Get(ctx, client.ObjectKeyFromObject(u), live)
 		if apierrors.IsNotFound(err) {
 			return true, nil
 		}
 		return false, err
 	})
 	if err != nil {
-		return fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
+		return nil, fmt.Errorf("wait for deletion before recreating (finalizers?): %w", err)
 	}
-	if _, err := m.Apply(ctx, u, ssa.DefaultApplyOptions()); err != nil {
-		return fmt.Errorf("create after deletion: %w", err)
+	after, _, err := cluster.serverApply(ctx, u, body, false)
+	if err != nil {
+		return nil, fmt.Errorf("create after deletion: %w", err)
 	}
-	return nil
-}
-
-func actionOf(a ssa.Action) Action {
-	switch a {
-	case ssa.CreatedAction:
-		return Created
-	case ssa.ConfiguredAction:
-		return Configured
-	case ssa.UnchangedAction:
-		return Unchanged
-	case ssa.DeletedAction:
-		return Deleted
-	case ssa.SkippedAction:
-		return Skipped
-	}
-	return Failed
+	return after, nil
 }
 
 // waitReady waits for the first stage (CRDs established, namespaces active), so the custom
@@ -516,39 +519,52 @@ func (e *ImmutableFieldError) Error() string {
 		e.Object, strings.Join(e.Fields, ", "), AnnotationRecreate)
 }
 
+// UnreachableError is an apply cut short because the API server stopped answering (connection
+// refused or reset, timeouts, 503, 429). It is transient: back off and apply again; the apply
+// is idempotent, so the next one converges. Nothing was pruned, and the inventory lists only
+// objects that were applied.
+type UnreachableError struct {
+	Server string
+	// Applied and NotApplied count the objects confirmed applied and those failed or skipped;
+	// the result says which are which. A failed object's request may have reached the server
+	// before the connection broke.
+	Applied, NotApplied int
+	Err                 error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("API server %s unreachable during the apply (%d objects applied, %d not): %v; this is transient: retry the apply, which converges",
+		e.Server, e.Applied, e.NotApplied, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// unreachable reports whether err says the API server could not be reached or could not answer
+// for now, rather than that it refused the object.
+func unreachable(err error) bool {
+	var ne net.Error
+	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) ||
+		errors.Is(err, syscall.EPIPE) || utilnet.IsHTTP2ConnectionLost(err) ||
+		strings.Contains(err.Error(), "http2: client connection force closed") || // when a dial fails
+		(errors.As(err, &ne) && ne.Timeout()) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err)
+}
+
 // objectError names the object and says what went wrong, without the values of a Secret.
 func objectError(u *unstructured.Unstructured, err error) error {
 	id := idOf(u)
 	if fields := immutableFields(err); len(fields) > 0 {
 		return &ImmutableFieldError{Object: id, Fields: fields}
 	}
-	if isUnreachable(err) && !apierrors.IsInvalid(err) {
-		var apiStatus apierrors.APIStatus
-		if !errors.As(err, &apiStatus) {
-			return &UnreachableError{Object: id, Err: unwrapDryRun(err)}
-		}
-	}
 	if meta.IsNoMatchError(err) {
 		return fmt.Errorf("%s: the cluster does not serve %s; add its CRD to the environment or fix apiVersion", id, u.GetAPIVersion())
-	}
-	var dryRun *ssaerrors.DryRunErr
-	if errors.As(err, &dryRun) {
-		err = fmt.Errorf("rejected by the API server: %w", dryRun.Unwrap())
 	}
 	if id.Group == "" && id.Kind == "Secret" {
 		// The API server may echo submitted values back in validation messages.
 		return fmt.Errorf("%s: %s", id, redact(err.Error(), u))
 	}
 	return fmt.Errorf("%s: %w", id, err)
-}
-
-// unwrapDryRun drops ssa's dry-run wrapper, which reads as if the server had answered.
-func unwrapDryRun(err error) error {
-	var dryRun *ssaerrors.DryRunErr
-	if errors.As(err, &dryRun) {
-		return dryRun.Unwrap()
-	}
-	return err
 }
 
 // immutableFields lists the fields an Invalid error calls immutable.

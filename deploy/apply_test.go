@@ -3,9 +3,11 @@ package deploy_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -472,5 +474,97 @@ func TestApplyManyObjectsInParallel(t *testing.T) {
 	}
 	if res := apply(t, c, objs, opts); res.Count(deploy.Unchanged) != 40 {
 		t.Errorf("second apply: %d unchanged, want 40: %v", res.Count(deploy.Unchanged), actions(res))
+	}
+}
+
+func TestApplyDryRunOfWhatIsAppliedChangesNothing(t *testing.T) {
+	c, ns, opts := setup(t)
+	objs := objects(t, ns, configMap, service, deploymnt)
+	apply(t, c, objs, opts)
+
+	dry := opts
+	dry.DryRun = true
+	res := apply(t, c, objs, dry)
+	want := map[string]deploy.Action{"ConfigMap settings": deploy.Unchanged, "Service web": deploy.Unchanged, "Deployment web": deploy.Unchanged}
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("dry-run of the applied objects (-want +got):\n%s", diff)
+	}
+	res = apply(t, c, objects(t, ns, configMap, service, strings.Replace(deploymnt, "nginx:1.27", "nginx:1.28", 1)), dry)
+	want["Deployment web"] = deploy.Configured
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("dry-run of a new image (-want +got):\n%s", diff)
+	}
+}
+
+// An object someone else created gets this environment's labels on its first apply: configured,
+// not unchanged, even when the rendered content is otherwise what the cluster holds.
+func TestApplyAdoptsAnUnlabelledObjectAsConfigured(t *testing.T) {
+	c, ns, opts := setup(t)
+	cm := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(strings.ReplaceAll(configMap, "NS", ns)), &cm.Object); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Client().Create(context.Background(), cm); err != nil {
+		t.Fatal(err)
+	}
+	res := apply(t, c, objects(t, ns, configMap), opts)
+	if got := actions(res)["ConfigMap settings"]; got != deploy.Configured {
+		t.Errorf("ConfigMap settings: %q, want configured (labels added)", got)
+	}
+	if res := apply(t, c, objects(t, ns, configMap), opts); res.Changed() {
+		t.Errorf("second apply changed something: %v", actions(res))
+	}
+}
+
+// An apply of what the last one sent, to objects nobody has written since, asks the server
+// nothing about them: a few requests for the whole environment.
+func TestApplyOfNothingNewSendsNoObject(t *testing.T) {
+	rc := deploytest.Start(t)
+	ns := deploytest.Namespace(t, rc)
+	var reqs atomic.Int64
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt, &reqs} })
+	c, err := deploy.New(rc, deploy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := deploy.ApplyOptions{Pipeline: "shop", Env: "dev", InventoryNamespace: ns}
+	var docs []string
+	for i := range 40 {
+		docs = append(docs, strings.Replace(configMap, "name: settings", "name: cm-"+strconv.Itoa(i), 1))
+	}
+	objs := objects(t, ns, append(docs, deploymnt)...)
+	apply(t, c, objs, opts)
+
+	reqs.Store(0)
+	res := apply(t, c, objs, opts)
+	if res.Count(deploy.Unchanged) != len(objs) {
+		t.Errorf("second apply: %d unchanged of %d: %v", res.Count(deploy.Unchanged), len(objs), actions(res))
+	}
+	// Read the inventory, list ConfigMaps, list Deployments; the inventory did not change.
+	if n := reqs.Load(); n > 3 {
+		t.Errorf("second apply sent %d requests for %d objects, want at most 3", n, len(objs))
+	}
+}
+
+// Someone else changing a field stagegate applied moves the object's resourceVersion: the next
+// apply sends it again and puts the field back.
+func TestApplyRestoresAFieldSomeoneElseChanged(t *testing.T) {
+	c, ns, opts := setup(t)
+	objs := objects(t, ns, configMap, service)
+	apply(t, c, objs, opts)
+	cm, _ := get(t, c, "v1", "ConfigMap", ns, "settings")
+	cm.Object["data"] = map[string]any{"color": "red"}
+	if err := c.Client().Update(context.Background(), cm, client.FieldOwner("someone-else")); err != nil {
+		t.Fatal(err)
+	}
+
+	res := apply(t, c, objs, opts)
+	want := map[string]deploy.Action{"ConfigMap settings": deploy.Configured, "Service web": deploy.Unchanged}
+	if diff := cmp.Diff(want, actions(res)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	cm, _ = get(t, c, "v1", "ConfigMap", ns, "settings")
+	if got := cm.Object["data"].(map[string]any)["color"]; got != "blue" {
+		t.Errorf("color = %v after the apply, want blue again", got)
 	}
 }

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,13 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
@@ -20,7 +26,11 @@ import (
 
 // Options configure the connection to a cluster. The zero value is ready to use.
 type Options struct {
-	// QPS is the client's steady request rate to the API server. Default 50.
+	// QPS is the client's steady request rate to the API server, shared by every request the
+	// Cluster sends. Default 50. A negative QPS turns client-side rate limiting off, as
+	// client-go does; the API server's priority and fairness still applies. (kubectl is
+	// effectively unlimited: it builds a client, with its own 5 QPS / 10 burst bucket, for every
+	// object it applies and sends one request per object; see docs/clusters.md.)
 	QPS float32
 	// Burst is how many requests may go above QPS for a moment. Default 100.
 	Burst int
@@ -36,7 +46,7 @@ const (
 )
 
 func (o Options) withDefaults() Options {
-	if o.QPS <= 0 {
+	if o.QPS == 0 {
 		o.QPS = DefaultQPS
 	}
 	if o.Burst <= 0 {
@@ -51,7 +61,10 @@ func (o Options) withDefaults() Options {
 // Cluster is a connection to one environment's API server: a client, a REST mapper that
 // learns new kinds when CRDs appear, and the field manager stagegate applies with.
 type Cluster struct {
-	client       client.Client
+	client client.Client
+	// rest sends server-side applies itself: unlike client, it shows the HTTP status, which says
+	// whether the apply created the object.
+	rest         rest.Interface
 	mapper       meta.RESTMapper
 	fieldManager string
 	host         string
@@ -95,6 +108,10 @@ func New(rc *rest.Config, opts Options) (*Cluster, error) {
 	opts = opts.withDefaults()
 	rc = rest.CopyConfig(rc)
 	rc.QPS, rc.Burst = opts.QPS, opts.Burst
+	if opts.QPS > 0 {
+		// One bucket for every client built from rc; without it each kind's client has its own.
+		rc.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(opts.QPS, opts.Burst)
+	}
 	hc, err := rest.HTTPClientFor(rc)
 	if err != nil {
 		return nil, fmt.Errorf("http client for %s: %w", rc.Host, err)
@@ -107,7 +124,11 @@ func New(rc *rest.Config, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client for %s: %w", rc.Host, err)
 	}
-	return &Cluster{client: cl, mapper: mapper, fieldManager: opts.FieldManager, host: rc.Host}, nil
+	raw, err := rest.UnversionedRESTClientForConfigAndClient(dynamic.ConfigFor(rc), hc)
+	if err != nil {
+		return nil, fmt.Errorf("rest client for %s: %w", rc.Host, err)
+	}
+	return &Cluster{client: cl, rest: raw, mapper: mapper, fieldManager: opts.FieldManager, host: rc.Host}, nil
 }
 
 // Client is the controller-runtime client, for callers that read live objects (drift).
@@ -133,4 +154,47 @@ func (c *Cluster) manager(dryRun bool, workers int) *ssa.ResourceManager {
 	m := ssa.NewResourceManager(cl, poller, ssa.Owner{Field: c.fieldManager, Group: "stagegate.dev"})
 	m.SetConcurrency(workers)
 	return m
+}
+
+// serverApply sends u, encoded as body, as one server-side apply (force, field manager
+// c.fieldManager) and returns whether the request created the object (HTTP 201) and the object
+// as the server holds it afterwards: its metadata only, unless dryRun, where the server only
+// says what it would hold, in full.
+func (c *Cluster) serverApply(ctx context.Context, u *unstructured.Unstructured, body []byte, dryRun bool) (after *unstructured.Unstructured, created bool, err error) {
+	gvk := u.GroupVersionKind()
+	mapping, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, false, err
+	}
+	namespaced := mapping.Scope.Name() == meta.RESTScopeNameNamespace
+	if namespaced && u.GetNamespace() == "" {
+		return nil, false, fmt.Errorf("%s is namespaced: set metadata.namespace", gvk.Kind)
+	}
+	path := "/apis/" + mapping.Resource.Group + "/" + mapping.Resource.Version
+	if mapping.Resource.Group == "" {
+		path = "/api/" + mapping.Resource.Version
+	}
+	if namespaced {
+		path += "/namespaces/" + u.GetNamespace()
+	}
+	req := c.rest.Patch(types.ApplyPatchType).AbsPath(path, mapping.Resource.Resource, u.GetName()).
+		Param("fieldManager", c.fieldManager).Param("force", "true").Body(body)
+	if dryRun {
+		req = req.Param("dryRun", metav1.DryRunAll)
+	} else {
+		// The metadata is all Apply reads: the API server encodes less, the client decodes less.
+		// An API server that cannot answer so (some aggregated ones) answers in full.
+		req = req.SetHeader("Accept", "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json")
+	}
+	res := req.Do(ctx)
+	if err := res.Error(); err != nil { // Error, unlike Raw, decodes the API server's Status
+		return nil, false, err
+	}
+	var code int
+	raw, _ := res.StatusCode(&code).Raw()
+	after = &unstructured.Unstructured{}
+	if err := after.UnmarshalJSON(raw); err != nil {
+		return nil, false, fmt.Errorf("decode the API server's answer: %w", err)
+	}
+	return after, code == http.StatusCreated, nil
 }

@@ -2,12 +2,13 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/fluxcd/pkg/ssa"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,7 +16,38 @@ import (
 
 // The inventory is a ConfigMap per environment listing, in apply order, the objects the last
 // apply left in the cluster. Pruning trusts it (and the labels) rather than listing every kind.
-const inventoryKey = "objects.json"
+// Beside the list, it records what each object was last sent (see sent).
+const (
+	inventoryKey = "objects.json"
+	sentKey      = "sent.json"
+)
+
+// inventory is what the environment's last apply left in the cluster.
+type inventory struct {
+	entries []Entry
+	sent    map[string]sent   // by Entry.key
+	data    map[string]string // the ConfigMap's data, to write it only when it changes
+	// revision is the AnnotationRevision of the last complete apply, "" after a partial one.
+	revision string
+	exists   bool
+}
+
+// sent is what an apply sent for one object (a digest) and the object's resourceVersion right
+// after. While the object keeps that resourceVersion nobody has written it since, so sending the
+// same content again would change nothing: Apply reports it unchanged without asking the server.
+type sent struct {
+	Digest          string `json:"digest"`
+	ResourceVersion string `json:"resourceVersion"`
+}
+
+// digestOf identifies what an apply under fieldManager sends as body. Bodies are JSON encoded
+// from maps, so with their keys sorted.
+func digestOf(body []byte, fieldManager string) string {
+	h := sha256.New()
+	h.Write([]byte(fieldManager + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
 
 // InventoryName is the name of the environment's inventory ConfigMap.
 func InventoryName(pipeline, env string) string {
@@ -46,6 +78,11 @@ func (e Entry) unstructured() *unstructured.Unstructured {
 	u.SetNamespace(e.Namespace)
 	u.SetName(e.Name)
 	return u
+}
+
+// keyOf is Entry.key of u's entry.
+func keyOf(u *unstructured.Unstructured) string {
+	return liveKey(u.GroupVersionKind().GroupKind(), u.GetNamespace(), u.GetName())
 }
 
 func entriesOf(objs []*unstructured.Unstructured) []Entry {
@@ -110,40 +147,64 @@ func Revision(ctx context.Context, cluster *Cluster, opts ApplyOptions) (string,
 // Inventory returns what the environment's last apply left in the cluster, in apply order;
 // none before the first apply. Only opts.Pipeline, Env and InventoryNamespace are read.
 func Inventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
-	return readInventory(ctx, cluster, opts)
+	inv, err := readInventory(ctx, cluster, opts)
+	return inv.entries, err
 }
 
-// readInventory returns the entries of the previous apply, or none when there was none.
-func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entry, error) {
+// readInventory returns what the previous apply left, or nothing when there was none.
+func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (inventory, error) {
 	cm := &unstructured.Unstructured{}
 	cm.SetAPIVersion("v1")
 	cm.SetKind("ConfigMap")
 	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
 	if err := cluster.client.Get(ctx, key, cm); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, nil
+			return inventory{}, nil
 		}
-		return nil, fmt.Errorf("read inventory %s: %w", key, err)
+		return inventory{}, fmt.Errorf("read inventory %s: %w", key, err)
 	}
-	raw, _, _ := unstructured.NestedString(cm.Object, "data", inventoryKey)
+	inv := inventory{exists: true, revision: cm.GetAnnotations()[AnnotationRevision]}
+	inv.data, _, _ = unstructured.NestedStringMap(cm.Object, "data")
+	raw := inv.data[inventoryKey]
 	if raw == "" {
-		return nil, nil
+		return inv, nil
 	}
-	var entries []Entry
-	if err := json.Unmarshal([]byte(raw), &entries); err != nil {
-		return nil, fmt.Errorf("read inventory %s: %s is not a JSON list of objects (delete the ConfigMap to start over; nothing will be pruned once): %w", key, inventoryKey, err)
+	if err := json.Unmarshal([]byte(raw), &inv.entries); err != nil {
+		return inventory{}, fmt.Errorf("read inventory %s: %s is not a JSON list of objects (delete the ConfigMap to start over; nothing will be pruned once): %w", key, inventoryKey, err)
 	}
-	return entries, nil
+	// What was sent only saves requests: without it (older inventories, or unreadable) every
+	// object is sent again.
+	if err := json.Unmarshal([]byte(inv.data[sentKey]), &inv.sent); err != nil {
+		inv.sent = nil
+	}
+	return inv, nil
 }
 
-// writeInventory server-side-applies the inventory ConfigMap with entries.
-func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptions, entries []Entry) error {
+// writeInventory server-side-applies the inventory ConfigMap with entries and, for those among
+// them, what was sent: from this apply, else from the previous one. It sends nothing when that
+// is what prev holds already.
+func writeInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions, entries []Entry, now map[string]sent, prev inventory) error {
 	if entries == nil {
 		entries = []Entry{}
 	}
 	raw, err := json.Marshal(entries)
 	if err != nil {
 		return fmt.Errorf("encode inventory: %w", err)
+	}
+	s := make(map[string]sent, len(entries))
+	for _, e := range entries {
+		if v, ok := now[e.key()]; ok {
+			s[e.key()] = v
+		} else if v, ok := prev.sent[e.key()]; ok {
+			s[e.key()] = v
+		}
+	}
+	rawSent, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	if prev.exists && prev.revision == opts.Revision && len(prev.data) == 2 && prev.data[inventoryKey] == string(raw) && prev.data[sentKey] == string(rawSent) {
+		return nil
 	}
 	cm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1",
@@ -155,9 +216,13 @@ func writeInventory(ctx context.Context, m *ssa.ResourceManager, opts ApplyOptio
 			// Always present, so a partial apply clears what the last complete one named.
 			"annotations": map[string]any{AnnotationRevision: opts.Revision},
 		},
-		"data": map[string]any{inventoryKey: string(raw)},
+		"data": map[string]any{inventoryKey: string(raw), sentKey: string(rawSent)},
 	}}
-	if _, err := m.Apply(ctx, cm, ssa.DefaultApplyOptions()); err != nil {
+	body, err := cm.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	if _, _, err := cluster.serverApply(ctx, cm, body, false); err != nil {
 		return fmt.Errorf("write inventory %s/%s: %w", opts.InventoryNamespace, cm.GetName(), err)
 	}
 	return nil

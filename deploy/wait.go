@@ -54,8 +54,8 @@ func waitRollout(ctx context.Context, cluster *Cluster, objs []*unstructured.Uns
 	var pollErr error
 	for r := range done { // drain, so the collector never blocks on a second error
 		// A poll cut short by our own timeout or cancel reports an error too; only others count.
-		// The client's rate limiter refuses a wait that would pass the deadline a little before
-		// it passes: that is the timeout as well.
+		// The client's rate limiter refuses to wait past the deadline before the context is
+		// done, with an error of its own: that is the timeout too.
 		if r.Err != nil && pollErr == nil && ctx.Err() == nil && !strings.Contains(r.Err.Error(), "would exceed context deadline") {
 			pollErr = r.Err
 			cancel()

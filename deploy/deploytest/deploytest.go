@@ -10,6 +10,9 @@
 //		...
 //	}
 //
+// StartProxy puts a loopback proxy in front of the API server that a test can cut and restore,
+// to see what a client does when the API server goes away and comes back.
+//
 // Without KUBEBUILDER_ASSETS (export KUBEBUILDER_ASSETS="$(hack/kube-assets.sh)") the tests
 // skip, unless STAGEGATE_REQUIRE_KUBE=1, where they fail: the Makefile and CI set it so a missing
 // API server can never pass silently.

@@ -5,6 +5,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/stagegate-dev/stagegate/deploy/deploytest"
 )
@@ -41,5 +44,28 @@ func TestStartSharesOneAPIServerAndNamespacesDiffer(t *testing.T) {
 	}
 	if n1, n2 := deploytest.Namespace(t, a), deploytest.Namespace(t, a); n1 == n2 {
 		t.Errorf("Namespace returned %s twice", n1)
+	}
+}
+
+func TestProxyCutRefusesAndRestoreServesAgain(t *testing.T) {
+	rc, proxy := deploytest.StartProxy(t, deploytest.Start(t))
+	rc.Timeout = 5 * time.Second
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func() error { _, err := cs.Discovery().ServerVersion(); return err }
+	if err := version(); err != nil {
+		t.Fatalf("through the proxy: %v", err)
+	}
+	proxy.Cut()
+	if err := version(); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("while cut: %v, want connection refused", err)
+	}
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if err := version(); err != nil {
+		t.Errorf("after restore: %v", err)
 	}
 }
