@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -25,7 +26,9 @@ type AuditOptions struct {
 	// Limit caps the commits read. Default DefaultAuditLimit; Ledger.More says when it cut.
 	Limit int
 	// Verify re-renders every promotion as it landed and compares the digest with its
-	// Stagegate-Rendered trailer. It costs one render per promotion. Default off.
+	// Stagegate-Rendered trailer, and, when the pipeline signs promotion commits
+	// (spec.signing), checks that every promotion commit is signed by that key. It costs one
+	// render per promotion. Default off.
 	Verify bool
 }
 
@@ -126,6 +129,9 @@ const (
 	CheckDigestMismatch Check = "digest-mismatch"
 	// CheckUnverifiable (Verify): the commit that landed does not render any more.
 	CheckUnverifiable Check = "unverifiable"
+	// CheckUnsignedPromotion (Verify, with spec.signing): a promotion commit is not signed by
+	// the pipeline's signing key, so the branch is not a verifiable chain.
+	CheckUnsignedPromotion Check = "unsigned-promotion"
 )
 
 // Finding is one problem with one commit, and what to do about it.
@@ -165,6 +171,11 @@ func Audit(ctx context.Context, p config.Pipeline, env string, ao AuditOptions, 
 	}
 	l.More = more
 	a := auditor{m: m, env: *e, ledger: &l}
+	if ao.Verify && p.Spec.Signing != nil {
+		if a.keyring, a.keyID, err = signingKeyring(p.Resolve(p.Spec.Signing.Key)); err != nil {
+			return l, fmt.Errorf("audit --verify checks promotion signatures with spec.signing.key: %w", err)
+		}
+	}
 	for _, c := range commits {
 		if err := a.commit(ctx, c, ao.Verify); err != nil {
 			return l, fmt.Errorf("audit %s: commit %s: %w", e.Branch, gitsource.Short(c.SHA), err)
@@ -179,6 +190,28 @@ type auditor struct {
 	m      *gitsource.Mirror
 	env    config.Environment
 	ledger *Ledger
+	// keyring holds the pipeline's signing key and keyID its fingerprint, when Verify checks
+	// promotion signatures.
+	keyring *gitsource.Keyring
+	keyID   string
+}
+
+// signingKeyring reads the public part and fingerprint of the signing key in file (no
+// passphrase needed).
+func signingKeyring(file string) (*gitsource.Keyring, string, error) {
+	id, err := gitsource.SigningKeyID(file)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, "", err
+	}
+	k, err := gitsource.ParseKeyring(b, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", file, err)
+	}
+	return k, id, nil
 }
 
 func (a *auditor) find(sha string, check Check, fix, format string, args ...any) {
@@ -199,7 +232,10 @@ const (
 	fixMismatch = "what landed renders differently from what was gated: compare `stagegate render --env %s --ref %s` " +
 		"with the promotion request's diff; if nothing was changed by hand, the renderer changed (a stagegate or " +
 		"kustomize upgrade, a remote base) and the next promotion records the new digest"
-	fixUnverifiable = "render the commit with `stagegate render --env %s --ref %s` to see why it no longer renders"
+	fixUnverifiable  = "render the commit with `stagegate render --env %s --ref %s` to see why it no longer renders"
+	fixUnsignedChain = "promotion commits stagegate writes are signed with spec.signing.key; one that is not was written " +
+		"before signing was configured (audit with --since the day it was), by another tool, or rewritten by the forge " +
+		"(squash and rebase merges replace it: use merge), or signed with another key"
 )
 
 func (a *auditor) commit(ctx context.Context, c gitsource.Commit, verify bool) error {
@@ -312,8 +348,20 @@ func (a *auditor) sameSource(c gitsource.Commit, rec gitsource.Record) error {
 	return nil
 }
 
-// verify re-renders the commit that landed and compares its digest with the recorded one.
+// verify re-renders the commit that landed and compares its digest with the recorded one, and
+// checks the promotion commit's signature when the pipeline signs them.
 func (a *auditor) verify(ctx context.Context, e Entry) {
+	if a.keyring != nil {
+		v, err := a.m.VerifyCommit(e.Promotion, a.keyring)
+		switch {
+		case err != nil:
+			a.find(e.SHA, CheckUnsignedPromotion, fixUnsignedChain, "promotion commit %s cannot be read to verify its signature: %v", gitsource.Short(e.Promotion), err)
+		case v.Status != gitsource.Verified:
+			a.find(e.SHA, CheckUnsignedPromotion, fixUnsignedChain, "promotion commit %s is not signed by the signing key %s: %s", gitsource.Short(e.Promotion), a.keyID, v.Status)
+		case v.KeyID != a.keyID:
+			a.find(e.SHA, CheckUnsignedPromotion, fixUnsignedChain, "promotion commit %s is signed by %s, not by the signing key %s", gitsource.Short(e.Promotion), v.KeyID, a.keyID)
+		}
+	}
 	objs, err := renderTree(ctx, a.m, e.SHA, a.env)
 	if err != nil {
 		a.find(e.SHA, CheckUnverifiable, fmt.Sprintf(fixUnverifiable, a.env.Name, gitsource.Short(e.SHA)), "does not render: %v", err)

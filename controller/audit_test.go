@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +317,35 @@ func TestAuditSeededShop(t *testing.T) {
 	}
 	if _, err := controller.Audit(context.Background(), p, "qa", controller.AuditOptions{}, controller.Options{CacheDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), `no environment "qa"`) {
 		t.Errorf("audit an unknown environment: %v", err)
+	}
+}
+
+// With spec.signing, --verify checks that every promotion commit is signed by that key.
+func TestAuditVerifiesPromotionSignatures(t *testing.T) {
+	r := newAuditRepo(t)
+	key, other := gitsourcetest.PGPKey(t, "stagegate", "stagegate@localhost"), gitsourcetest.PGPKey(t, "mallory", "m@example.com")
+	file := t.TempDir() + "/signing.asc"
+	if err := os.WriteFile(file, []byte(gitsourcetest.ArmoredPrivateKey(t, key)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.p.Spec.Signing = &config.Signing{Key: file}
+	r.fastForward("v1", func(s, d string) []string { return full(s, d, 1) })
+	signed := gitsourcetest.Sign(t, r.repo, "env/prod", gitsourcetest.PGPSigner(key))
+	unsigned := r.fastForward("v2", func(s, d string) []string { return full(s, d, 2) })
+	r.fastForward("v3", func(s, d string) []string { return full(s, d, 3) })
+	forged := gitsourcetest.Sign(t, r.repo, "env/prod", gitsourcetest.PGPSigner(other))
+
+	if l := r.audit(controller.AuditOptions{}); len(l.FindingsFor(unsigned)) != 0 {
+		t.Errorf("without --verify, signatures are not checked: %v", l.Findings)
+	}
+	l := r.audit(controller.AuditOptions{Verify: true})
+	if got := l.FindingsFor(signed); len(got) != 0 {
+		t.Errorf("the signed promotion has findings: %v", got)
+	}
+	for _, sha := range []string{unsigned, forged} {
+		got := l.FindingsFor(sha)
+		if len(got) != 1 || got[0].Check != controller.CheckUnsignedPromotion {
+			t.Errorf("promotion %s: findings %v, want one %s", sha[:7], got, controller.CheckUnsignedPromotion)
+		}
 	}
 }
