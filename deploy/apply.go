@@ -58,7 +58,8 @@ type ApplyOptions struct {
 	// DryRun sends every write as a server-side dry-run: the result says what would change,
 	// and nothing changes, not even the inventory. Default false.
 	DryRun bool
-	// Workers is how many objects of one stage are applied at once. Default 4.
+	// Workers is how many objects of one stage are applied at once (each is one request, so
+	// the client's QPS is the real bound). Default 16.
 	Workers int
 	// WaitTimeout bounds the wait for CRDs and namespaces to be ready before the objects that
 	// need them, and for an object to go before it is recreated. Default 1m.
@@ -78,7 +79,7 @@ type ApplyOptions struct {
 
 // Defaults for ApplyOptions.
 const (
-	DefaultWorkers      = 4
+	DefaultWorkers      = 16
 	DefaultWaitTimeout  = time.Minute
 	DefaultReadyTimeout = 5 * time.Minute
 )

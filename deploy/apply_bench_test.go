@@ -81,7 +81,7 @@ func BenchmarkApply(b *testing.B) {
 		objs := objects(b, ns, docs...)
 		reqs.Store(0)
 		start := time.Now()
-		_, err := deploy.Apply(context.Background(), c, objs, deploy.ApplyOptions{Pipeline: "bench", Env: "dev", InventoryNamespace: ns, Workers: 16})
+		_, err := deploy.Apply(context.Background(), c, objs, deploy.ApplyOptions{Pipeline: "bench", Env: "dev", InventoryNamespace: ns}) // default workers
 		if err != nil {
 			b.Fatal(err)
 		}
