@@ -1,93 +1,15 @@
 package config
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 const docsFile = "../docs/config.md"
-
-// docBlock is a fenced code block of docs/config.md.
-type docBlock struct {
-	line    int // of the opening fence
-	lang    string
-	text    string
-	invalid bool // preceded by <!-- invalid -->
-}
-
-func readDocBlocks(t *testing.T) []docBlock {
-	t.Helper()
-	f, err := os.Open(docsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var (
-		blocks  []docBlock
-		cur     *docBlock
-		body    strings.Builder
-		lastTxt string // the last non-blank line outside a block
-	)
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case cur == nil && strings.HasPrefix(line, "```"):
-			cur = &docBlock{line: n, lang: strings.TrimPrefix(line, "```"),
-				invalid: strings.TrimSpace(lastTxt) == "<!-- invalid -->"}
-			body.Reset()
-		case cur != nil && line == "```":
-			cur.text = body.String()
-			blocks = append(blocks, *cur)
-			cur, lastTxt = nil, line
-		case cur != nil:
-			body.WriteString(line + "\n")
-		case strings.TrimSpace(line) != "":
-			lastTxt = line
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if cur != nil {
-		t.Fatalf("%s:%d: code block is not closed", docsFile, cur.line)
-	}
-	return blocks
-}
-
-// Every Pipeline in the docs loads, unless it is marked <!-- invalid -->; then it must fail, and
-// when a ```text block follows it, that block is exactly what stagegate reports.
-func TestDocsExamplesLoad(t *testing.T) {
-	blocks := readDocBlocks(t)
-	pipelines := 0
-	for i, b := range blocks {
-		if b.lang != "yaml" || !strings.Contains(b.text, "kind: Pipeline") {
-			continue
-		}
-		pipelines++
-		_, err := Parse([]byte(b.text), "stagegate.yaml")
-		switch {
-		case !b.invalid && err != nil:
-			t.Errorf("%s:%d: example does not load:\n%v", docsFile, b.line, err)
-		case b.invalid && err == nil:
-			t.Errorf("%s:%d: example marked invalid loads without error", docsFile, b.line)
-		case b.invalid && i+1 < len(blocks) && blocks[i+1].lang == "text":
-			if diff := cmp.Diff(blocks[i+1].text, err.Error()+"\n"); diff != "" {
-				t.Errorf("%s:%d: shown output differs from what stagegate reports (-docs +got):\n%s", docsFile, blocks[i+1].line, diff)
-			}
-		}
-	}
-	if pipelines < 4 {
-		t.Errorf("found %d Pipeline examples in %s, want at least 4: is the fence still ```yaml?", pipelines, docsFile)
-	}
-}
 
 // tableRows maps the first cell of each row of the tables whose first column is named first to
 // the row's cells, by the table's column names.
