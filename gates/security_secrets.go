@@ -23,7 +23,7 @@ var sensitiveNameParts = []string{
 // innocentNameSuffixes mark a sensitive-looking name as holding something else: where the
 // credential is, what it is called, or how it behaves.
 var innocentNameSuffixes = []string{
-	"_FILE", "_PATH", "_DIR", "_NAME", "_REF", "_ID", "_URL", "_URI", "_ENDPOINT", "_TTL",
+	"_FILE", "_ENV", "_PATH", "_DIR", "_NAME", "_REF", "_ID", "_URL", "_URI", "_ENDPOINT", "_TTL",
 	"_EXPIRY", "_EXPIRATION", "_TIMEOUT", "_LENGTH", "_HEADER", "_ENABLED", "_TYPE", "_MOUNT",
 	"_LOCATION", "_KEY_REF", "_SECONDS", "_LIFETIME", "_ALGORITHM", "_POLICY", "_SIZE", "_FORMAT",
 }
@@ -49,18 +49,23 @@ func secSensitiveName(name string) bool {
 	return true
 }
 
-// secFoldName upper-cases a name and turns '-' and '.' into '_' ("db.password" → "DB_PASSWORD"),
-// without allocating when it is already folded.
+// secFoldName upper-cases a name, turns '-' and '.' into '_' and splits camelCase words
+// ("db.password" → "DB_PASSWORD", "tokenEnv" → "TOKEN_ENV"), without allocating when it is
+// already folded.
 func secFoldName(name string) string {
 	for i := 0; i < len(name); i++ {
 		if b := name[i]; b >= 'a' && b <= 'z' || b == '-' || b == '.' {
-			buf := []byte(name)
-			for j := i; j < len(buf); j++ {
-				switch c := buf[j]; {
+			buf := make([]byte, 0, len(name)+4)
+			for j := 0; j < len(name); j++ {
+				switch c := name[j]; {
 				case c >= 'a' && c <= 'z':
-					buf[j] = c - 'a' + 'A'
+					buf = append(buf, c-'a'+'A')
+				case c >= 'A' && c <= 'Z' && j > 0 && (name[j-1] >= 'a' && name[j-1] <= 'z' || name[j-1] >= '0' && name[j-1] <= '9'):
+					buf = append(buf, '_', c)
 				case c == '-' || c == '.':
-					buf[j] = '_'
+					buf = append(buf, '_')
+				default:
+					buf = append(buf, c)
 				}
 			}
 			return string(buf)

@@ -468,6 +468,7 @@ func TestSecretDetection(t *testing.T) {
 		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n":                                                  "X",
 		"q8ZbT3vKx9LmW2pRf7HdN4sYc6JgE1uA":                                                             "X",
 		"Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdI":                                                     "X",
+		"pa55word-here": "dbPassword",
 	}
 	for value, name := range secrets {
 		if why := secSecretLike(name, value); why == "" {
@@ -485,6 +486,7 @@ func TestSecretDetection(t *testing.T) {
 		"https://user@example.com/path": "URL", "postgres://app:$(DB_PASSWORD)@db/app": "DATABASE_URL",
 		"/var/run/secrets/token": "TOKEN_PATH", "db-credentials": "SECRET_NAME", "true": "SECRET_ENABLED",
 		"3600": "TOKEN", "": "PASSWORD", "${VAULT_TOKEN}": "VAULT_TOKEN", "<changeme>": "PASSWORD",
+		"GITHUB_TOKEN": "tokenEnv", "/etc/stagegate/token": "tokenFile",
 		"ghcr.io/acme/web:1.2.3@sha256:0000000000000000000000000000000000000000000000000000000000000000": "IMAGE",
 	}
 	for value, name := range ordinary {
