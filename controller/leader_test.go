@@ -203,7 +203,7 @@ func TestShardsCoverEveryPipelineOnce(t *testing.T) {
 			t.Errorf("ParseShard(%q) = nil error", bad)
 		}
 	}
-	if got := (controller.Shard{Index: 1, Count: 3}).LeaseName(); got != "stagegate-shard-1-of-3" {
+	if got := (controller.Shard{Index: 1, Count: 3}).LeaseName(""); got != "stagegate-shard-1-of-3" {
 		t.Errorf("LeaseName = %q", got)
 	}
 }

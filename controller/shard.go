@@ -58,11 +58,14 @@ func (s Shard) Select(ps []config.Pipeline) []config.Pipeline {
 	return out
 }
 
-// LeaseName is the Lease a shard's replicas elect on: DefaultLeaseName without sharding,
-// "stagegate-shard-i-of-n" with it, so each shard has a leader of its own.
-func (s Shard) LeaseName() string {
-	if s.Count == 0 {
-		return DefaultLeaseName
+// LeaseName is the Lease a shard's replicas elect on: base (default DefaultLeaseName) without
+// sharding, "<base>-shard-i-of-n" with it, so each shard has a leader of its own.
+func (s Shard) LeaseName(base string) string {
+	if base == "" {
+		base = DefaultLeaseName
 	}
-	return fmt.Sprintf("%s-shard-%d-of-%d", DefaultLeaseName, s.Index, s.Count)
+	if s.Count == 0 {
+		return base
+	}
+	return fmt.Sprintf("%s-shard-%d-of-%d", base, s.Index, s.Count)
 }
