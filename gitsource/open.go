@@ -184,6 +184,19 @@ func (m *Mirror) Dir() string { return m.dir }
 // remote costs no fetch.
 func (m *Mirror) Fetches() int { return int(m.fetches.Load()) }
 
+// CacheDir is the cache directory opts name: opts.CacheDir, else the default Open uses. Other
+// state of the same machine's agents (their pipeline locks) lives there too.
+func CacheDir(opts Options) (string, error) {
+	if opts.CacheDir != "" {
+		return opts.CacheDir, nil
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return defaultCacheDir(getenv)
+}
+
 func defaultCacheDir(getenv func(string) string) (string, error) {
 	if x := getenv("XDG_CACHE_HOME"); x != "" {
 		return filepath.Join(x, "stagegate"), nil

@@ -14,11 +14,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/deploy"
 	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/gitsource/local"
 )
 
@@ -31,6 +34,10 @@ type runFlags struct {
 	webhookSecretEnv  string
 	webhookSecretFile string
 	concurrency       int
+	leaderElect       bool
+	leaseNamespace    string
+	leaseName         string
+	shard             string
 }
 
 func newRunCmd(c *cli) *cobra.Command {
@@ -45,7 +52,14 @@ branch moves, with a stagegate/deploy status on the applied commit, and compared
 drift.schedule (a stagegate/drift status, an issue while drift lasts, gauges on /metrics). GitHub webhooks (push, pull_request) posted to
 /hooks/github start a cycle at once. SIGTERM lets a cycle under way finish its step, then exits.
 
---once runs one cycle of every pipeline and exits: 0 when every cycle succeeded, 1 otherwise.`,
+--once runs one cycle of every pipeline and exits: 0 when every cycle succeeded, 1 otherwise.
+
+Several replicas: with --leader-elect, replicas elect a leader on a coordination.k8s.io Lease and
+only the leader runs pipelines; a standby takes over within the lease duration (15 s) when the
+leader dies, and a leader that loses its lease exits so its pod restarts as a standby. Without it,
+an agent locks its pipelines in the cache directory, so a second agent on the same machine with
+any of the same pipelines refuses to start. --shard i/n runs only the pipelines whose name hashes
+to i modulo n, each shard electing its own leader. See docs/operations.md.`,
 		Example: `  GITHUB_TOKEN=… STAGEGATE_WEBHOOK_SECRET=… stagegate run --config stagegate.yaml --public-url https://stagegate.example.com
   stagegate run --config stagegate.yaml --once`,
 		Args: cobra.NoArgs,
@@ -61,6 +75,10 @@ drift.schedule (a stagegate/drift status, an issue while drift lasts, gauges on 
 	fl.StringVar(&f.webhookSecretEnv, "webhook-secret-env", "STAGEGATE_WEBHOOK_SECRET", "environment variable holding the GitHub webhook secret")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (instead of the environment variable)")
 	fl.IntVar(&f.concurrency, "concurrency", controller.DefaultConcurrency, "pipelines cycled at the same time")
+	fl.BoolVar(&f.leaderElect, "leader-elect", false, "run only while holding a Lease, so several replicas can run with one active")
+	fl.StringVar(&f.leaseNamespace, "leader-elect-namespace", "", "namespace of the Lease (default: the pod's namespace, else \"default\")")
+	fl.StringVar(&f.leaseName, "leader-elect-lease-name", controller.DefaultLeaseName, "name of the Lease; with --shard i/n, \"-shard-i-of-n\" is appended")
+	fl.StringVar(&f.shard, "shard", "", "run only shard i of n (i/n, such as 0/3): the pipelines whose name's FNV-1a hash is i modulo n")
 	return cmd
 }
 
@@ -68,6 +86,36 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	ps, err := c.pipelines(f.pipeline)
 	if err != nil {
 		return err
+	}
+	var shard controller.Shard
+	if f.shard != "" {
+		if shard, err = controller.ParseShard(f.shard); err != nil {
+			return fmt.Errorf("--shard: %w", err)
+		}
+		ps = shard.Select(ps)
+		if len(ps) == 0 {
+			c.log.Warn("this shard holds no pipeline of the config", "shard", shard.String())
+		}
+	}
+	var election *controller.Election
+	switch {
+	case f.leaderElect && f.once:
+		return errors.New("--once with --leader-elect: a one-off run does not elect a leader; drop one of them")
+	case f.leaderElect:
+		if election, err = c.election(f, shard); err != nil {
+			return err
+		}
+	default:
+		// Outside a cluster, two agents on one machine must not work the same pipeline.
+		dir, err := gitsource.CacheDir(gitsource.Options{CacheDir: c.cacheDir})
+		if err != nil {
+			return err
+		}
+		lock, err := controller.LockPipelines(dir, ps)
+		if err != nil {
+			return err
+		}
+		defer lock.Unlock()
 	}
 	cfg, err := os.ReadFile(c.configPath)
 	if err != nil {
@@ -116,7 +164,16 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /hooks/github", &controller.Webhook{Secret: secret, Repos: repos, Trigger: agent.Trigger, Log: c.log})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+		switch {
+		case election == nil:
+		case election.Leading():
+			fmt.Fprintln(w, "leader: leading")
+		default:
+			fmt.Fprintf(w, "leader: standby (leader %q)\n", election.Leader())
+		}
+	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	// What the commit statuses link to: the last gate report of a promotion into an environment.
 	mux.HandleFunc("GET /pipelines/{pipeline}/{env}", func(w http.ResponseWriter, r *http.Request) {
@@ -146,12 +203,17 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	c.log.Info("agent running", "listen", ln.Addr().String(), "pipelines", len(ps))
+	c.log.Info("agent running", "listen", ln.Addr().String(), "pipelines", len(ps), "shard", shard.String(), "leader-elect", f.leaderElect)
 	if secret == "" {
 		c.log.Warn("no webhook secret: /hooks/github refuses every delivery; cycles run on the interval only", "env", f.webhookSecretEnv)
 	}
 
-	err = agent.Run(ctx) // returns when ctx is done and cycles under way have finished
+	if election != nil {
+		// Returns when ctx is done and cycles under way have finished, or with ErrLostLease.
+		err = election.Run(ctx, func(ctx context.Context) { _ = agent.Run(ctx) })
+	} else {
+		err = agent.Run(ctx) // returns when ctx is done and cycles under way have finished
+	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if serr := srv.Shutdown(shutdown); serr != nil {
@@ -161,6 +223,24 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// election is the Lease election --leader-elect asks for, in the cluster the agent runs in (its
+// service account), else the one $KUBECONFIG or ~/.kube/config names.
+func (c *cli) election(f runFlags, shard controller.Shard) (*controller.Election, error) {
+	rc, err := rest.InClusterConfig()
+	if errors.Is(err, rest.ErrNotInCluster) {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		rc, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--leader-elect: no cluster for the Lease (in-cluster config, $KUBECONFIG, ~/.kube/config): %w", err)
+	}
+	ns := f.leaseNamespace
+	if ns == "" {
+		ns = controller.PodNamespace()
+	}
+	return &controller.Election{Config: rc, Namespace: ns, Name: shard.LeaseName(f.leaseName), Log: c.log}, nil
 }
 
 // controllerFor wires one pipeline: its mirror, forge and compiled gates.
