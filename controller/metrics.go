@@ -33,6 +33,9 @@ type Metrics struct {
 	LeadTime *prometheus.HistogramVec
 	// Deployments counts applies of an environment's branch head to its cluster, by result.
 	Deployments *prometheus.CounterVec
+	// DeployFailing is 1 while an environment's last apply failed, 0 once one succeeds: time to
+	// restore is how long it stays 1 (docs/metrics.md has the query).
+	DeployFailing *prometheus.GaugeVec
 	// ApplyObjects counts the objects of those applies by what the apply did to each.
 	ApplyObjects *prometheus.CounterVec
 	// Rollbacks counts rollback requests the agent merged.
@@ -92,6 +95,10 @@ func NewMetrics() *Metrics {
 			Name: "stagegate_deployments_total",
 			Help: "Applies of an environment's branch head to its cluster, by result (success, failure).",
 		}, []string{"pipeline", "env", "result"}),
+		DeployFailing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "stagegate_deploy_failing",
+			Help: "1 while the last apply of an environment's branch head to its cluster failed, 0 after one succeeded.",
+		}, []string{"pipeline", "env"}),
 		ApplyObjects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stagegate_apply_objects_total",
 			Help: "Objects of the applies to environments' clusters by what the apply did (created, configured, unchanged, deleted, recreated, kept, skipped, failed).",
@@ -103,7 +110,7 @@ func NewMetrics() *Metrics {
 		sources: &sources{byPipeline: map[string]source{}},
 	}
 	m.Registry.MustRegister(m.DriftObjects, m.CycleDuration, m.StepDuration, m.GateOutcomes, m.Promotions, m.LeadTime,
-		m.Deployments, m.ApplyObjects, m.Rollbacks, m.sources,
+		m.Deployments, m.DeployFailing, m.ApplyObjects, m.Rollbacks, m.sources,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -158,11 +165,12 @@ func (m *Metrics) deployed(pipeline, env string, res deploy.Result, err error) {
 	if m == nil {
 		return
 	}
-	result := "success"
+	result, failing := "success", 0.0
 	if err != nil {
-		result = "failure"
+		result, failing = "failure", 1
 	}
 	m.Deployments.WithLabelValues(pipeline, env, result).Inc()
+	m.DeployFailing.WithLabelValues(pipeline, env).Set(failing)
 	for _, o := range res.Objects {
 		m.ApplyObjects.WithLabelValues(pipeline, env, string(o.Action)).Inc()
 	}
