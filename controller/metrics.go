@@ -214,6 +214,8 @@ type githubClient interface {
 var (
 	gitFetchesDesc = prometheus.NewDesc("stagegate_git_fetches_total",
 		"Fetches the pipeline's Git mirror ran (a probe that finds nothing new fetches nothing).", []string{"pipeline"}, nil)
+	gitProbesDesc = prometheus.NewDesc("stagegate_git_probes_total",
+		"Listings of the remote's refs by the pipeline's Git mirror (the per-cycle probe, and reads of pause refs and push leases).", []string{"pipeline"}, nil)
 	forgeRequestsDesc = prometheus.NewDesc("stagegate_forge_requests_total",
 		"HTTP requests sent to GitHub by method, retries included.", []string{"pipeline", "method"}, nil)
 	forgeNotModifiedDesc = prometheus.NewDesc("stagegate_forge_not_modified_total",
@@ -227,7 +229,7 @@ var (
 )
 
 func (s *sources) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{gitFetchesDesc, forgeRequestsDesc, forgeNotModifiedDesc, forgeRetriesDesc, forgeRemainingDesc, forgeLimitDesc} {
+	for _, d := range []*prometheus.Desc{gitFetchesDesc, gitProbesDesc, forgeRequestsDesc, forgeNotModifiedDesc, forgeRetriesDesc, forgeRemainingDesc, forgeLimitDesc} {
 		ch <- d
 	}
 }
@@ -238,6 +240,7 @@ func (s *sources) Collect(ch chan<- prometheus.Metric) {
 	for pipeline, src := range s.byPipeline {
 		if src.mirror != nil {
 			ch <- prometheus.MustNewConstMetric(gitFetchesDesc, prometheus.CounterValue, float64(src.mirror.Fetches()), pipeline)
+			ch <- prometheus.MustNewConstMetric(gitProbesDesc, prometheus.CounterValue, float64(src.mirror.Probes()), pipeline)
 		}
 		gh, ok := src.forge.(githubClient)
 		if !ok {
