@@ -43,7 +43,7 @@ type Controller struct {
 	// Clusters connects to environments' clusters: environments with a cluster are applied when
 	// their branch moves, and the drift and dry-run gates ask them. Nil: no cluster is touched.
 	Clusters ClusterFunc
-	// Metrics records what the controller sees (drift); nil records nothing.
+	// Metrics records what the controller does and sees (docs/metrics.md); nil records nothing.
 	Metrics *Metrics
 	// Now is the clock the gates judge by. Default time.Now.
 	Now func() time.Time
@@ -109,12 +109,30 @@ type promotion struct {
 
 type step func(ctx context.Context, p *promotion) error
 
+// namedStep is a step with the name its duration is recorded under (stagegate_step_duration_seconds).
+type namedStep struct {
+	name string
+	run  step
+}
+
+// steps are a target environment's steps, in order.
+func (c *Controller) steps() []namedStep {
+	return []namedStep{
+		{"plan", c.planStep}, {"settle", c.settle}, {"held", c.held}, {"unchanged", c.unchanged},
+		{"commit", c.commit}, {"gather", c.gather}, {"ask", c.ask}, {"gate", c.gate}, {"propose", c.propose},
+		{"report", c.report}, {"merge", c.merge}, {"remember", c.remember},
+	}
+}
+
 // Cycle runs one cycle: fetch, apply the environments whose branch moved (those with a
 // cluster), then for each environment after the first: plan, settle (nothing to promote, or a
 // request a person closed), commit, gather, gate, propose, report, merge; when it merged, fetch
 // and apply again so the target runs the promotion without waiting for the next cycle.
 // An environment's failure does not stop the next one; the errors are joined.
 func (c *Controller) Cycle(ctx context.Context) error {
+	start := time.Now()
+	defer func() { c.Metrics.cycle(c.Pipeline.Metadata.Name, time.Since(start)) }()
+	c.Metrics.watch(c.Pipeline.Metadata.Name, c.Mirror, c.Forge)
 	envs := c.Pipeline.Spec.Environments
 	heads, err := c.fetch(ctx)
 	if err != nil {
@@ -135,8 +153,11 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	merged := false
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name), pause: pauses[envs[i].Name]}
-		for _, s := range []step{c.planStep, c.settle, c.held, c.unchanged, c.commit, c.gather, c.ask, c.gate, c.propose, c.report, c.merge, c.remember} {
-			if err := s(ctx, p); err != nil {
+		for _, s := range c.steps() {
+			start := time.Now()
+			err := s.run(ctx, p)
+			c.Metrics.step(c.Pipeline.Metadata.Name, s.name, time.Since(start))
+			if err != nil {
 				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
 				break
 			}
@@ -234,7 +255,11 @@ func (c *Controller) settle(ctx context.Context, p *promotion) error {
 				return err
 			}
 		}
-		return c.Forge.CloseRequest(ctx, p.request.Number, fmt.Sprintf("Nothing left to promote to %s: %s.", p.to.Name, p.plan.Reason))
+		if err := c.Forge.CloseRequest(ctx, p.request.Number, fmt.Sprintf("Nothing left to promote to %s: %s.", p.to.Name, p.plan.Reason)); err != nil {
+			return err
+		}
+		c.Metrics.promotion(c.Pipeline.Metadata.Name, p.to.Name, promotionClosed)
+		return nil
 	}
 	if p.request != nil {
 		return nil
@@ -464,6 +489,7 @@ func (c *Controller) gate(_ context.Context, p *promotion) error {
 	}
 	p.report = gates.NewReport(p.input, set, set.Evaluate(p.input))
 	p.report.Revision = p.sha
+	c.Metrics.gated(c.Pipeline.Metadata.Name, p.to.Name, p.report)
 	c.mu.Lock()
 	if c.reports == nil {
 		c.reports = map[string]gates.Report{}
@@ -492,6 +518,7 @@ func (c *Controller) propose(ctx context.Context, p *promotion) error {
 			return err
 		}
 		log.Info("promotion request opened", "pr", r.Number)
+		c.Metrics.promotion(c.Pipeline.Metadata.Name, p.to.Name, promotionOpened)
 		p.request = &r
 		p.facts.Request = &r
 		// Now that it has a number, the trailers at the end of the body can name it.
@@ -507,6 +534,11 @@ func (c *Controller) propose(ctx context.Context, p *promotion) error {
 			return err
 		}
 		log.Info("promotion request updated", "pr", p.request.Number)
+		event := promotionUpdated
+		if m, ok := ReadMarker(p.request.Body); ok && m.Source != p.plan.Source.SHA {
+			event = promotionSuperseded
+		}
+		c.Metrics.promotion(c.Pipeline.Metadata.Name, p.to.Name, event)
 	}
 	return nil
 }
@@ -641,7 +673,24 @@ func (c *Controller) merge(ctx context.Context, p *promotion) error {
 	}
 	log.Info("promotion merged", "merge", merged, "method", method)
 	p.merged = true
+	c.Metrics.promotion(c.Pipeline.Metadata.Name, p.to.Name, promotionMerged)
+	if first, ok := oldestCommit(p.plan); ok {
+		c.Metrics.leadTime(c.Pipeline.Metadata.Name, p.to.Name, c.now().Sub(first))
+	}
 	return nil
+}
+
+// oldestCommit is the commit time of the oldest commit the promotion delivers: its own commits
+// and those they carry from earlier environments. Lead time counts from it, so a change promoted
+// through staging to prod counts from when it was committed, not from staging's merge.
+func oldestCommit(plan Promotion) (time.Time, bool) {
+	var first time.Time
+	for _, cm := range append(slices.Clone(plan.Commits), plan.Carried...) {
+		if !cm.CommitTime.IsZero() && (first.IsZero() || cm.CommitTime.Before(first)) {
+			first = cm.CommitTime
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // rebaseCommit makes the request's head the promotion commit with the merge's title, body and

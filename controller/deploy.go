@@ -110,6 +110,7 @@ func (c *Controller) rememberApplied(env, sha string) {
 func (c *Controller) deploy(ctx context.Context, env config.Environment, sha string) error {
 	log := c.log().With("env", env.Name, "sha", sha)
 	res, err := c.apply(ctx, env, sha, false)
+	c.Metrics.deployed(c.Pipeline.Metadata.Name, env.Name, res, err)
 	status := gitsource.Status{Context: StatusDeploy, Kind: gitsource.CommitStatus, TargetURL: c.envURL(env.Name)}
 	if err != nil {
 		log.Error("deploy failed", "err", err)

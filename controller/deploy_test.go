@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -146,6 +147,12 @@ func (k *kubeWorld) resourceVersion(env string) string {
 // A failed apply posts failure with the reason, and is retried by the next cycle.
 func TestAFailedApplyPostsFailureAndIsRetried(t *testing.T) {
 	k := newKubeWorld(t, "dev")
+	m := controller.NewMetrics()
+	k.ctrl.Metrics = m
+	deploys := func(result string) float64 {
+		return testutil.ToFloat64(m.Deployments.WithLabelValues("shop", "dev", result))
+	}
+	failing := func() float64 { return testutil.ToFloat64(m.DeployFailing.WithLabelValues("shop", "dev")) }
 	// The overlay names a namespace that does not exist yet.
 	missing := k.ns["dev"] + "-later"
 	gitsourcetest.Commit(t, k.gh.Repo(), "env/dev", map[string]string{"overlays/dev/kustomization.yaml": "namespace: " + missing + "\nresources: [../../base]\n"}, "dev: move namespace")
@@ -159,11 +166,20 @@ func TestAFailedApplyPostsFailureAndIsRetried(t *testing.T) {
 	if s.State != gitsource.StatusFailure || !strings.Contains(s.Description, missing) {
 		t.Errorf("stagegate/deploy = %+v, want failure naming namespace %s", s, missing)
 	}
+	if deploys("failure") != 1 || deploys("success") != 0 || failing() != 1 {
+		t.Errorf("after the failed apply: deployments failure=%v success=%v, failing=%v; want 1, 0, 1", deploys("failure"), deploys("success"), failing())
+	}
 	if _, err := k.kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: missing}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	k.cycle()
 	if s := k.deployStatus(head); s.State != gitsource.StatusSuccess {
 		t.Errorf("after the namespace appeared, stagegate/deploy = %+v, want success", s)
+	}
+	if deploys("failure") != 1 || deploys("success") != 1 || failing() != 0 {
+		t.Errorf("after the retry: deployments failure=%v success=%v, failing=%v; want 1, 1, 0", deploys("failure"), deploys("success"), failing())
+	}
+	if got := testutil.ToFloat64(m.ApplyObjects.WithLabelValues("shop", "dev", "created")); got != 2 {
+		t.Errorf("stagegate_apply_objects_total{action=created} = %v, want 2 (the ConfigMap and the Deployment)", got)
 	}
 }

@@ -448,6 +448,7 @@ func (c *Controller) rollbackEnv(ctx context.Context, env config.Environment, he
 	}
 	p.report = gates.NewReport(input, set, set.Evaluate(input))
 	p.report.Revision = sha
+	c.Metrics.gated(c.Pipeline.Metadata.Name, env.Name, p.report)
 	moved := heads[env.Branch] != rolled
 	if moved {
 		p.held, p.heldState = fmt.Sprintf("%s moved since this rollback was written; run stagegate rollback again", env.Branch), gitsource.StatusFailure
@@ -488,6 +489,7 @@ func (c *Controller) rollbackEnv(ctx context.Context, env config.Environment, he
 		return false, err
 	}
 	log.Info("rollback merged", "merge", merge)
+	c.Metrics.rolledBack(c.Pipeline.Metadata.Name, env.Name)
 	return true, nil
 }
 

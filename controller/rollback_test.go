@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/stagegate-dev/stagegate/config"
 	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/gitsource"
@@ -183,6 +185,9 @@ func TestARollbackWaitsForItsChecksAndRefusesAMovedBranch(t *testing.T) {
 	w.p.Spec.Environments = w.p.Spec.Environments[:2]
 	w.p.Spec.Environments[1].Rollback = &config.Rollback{Auto: true, Gates: config.Gates{Checks: &config.ChecksGate{Required: []string{"ci/build"}}}}
 	w.ctrl = w.controller()
+	m := controller.NewMetrics()
+	w.ctrl.Metrics = m
+	rollbacks := func() float64 { return testutil.ToFloat64(m.Rollbacks.WithLabelValues("shop", "staging")) }
 	gitsourcetest.Commit(t, w.gh.Repo(), "env/dev", map[string]string{"base/cm.yaml": strings.Replace(cm, "%s", "red", 1)}, "web: red")
 	w.cycle()
 	rolled, err := w.ctrl.Rollback(ctx, "staging", "HEAD~1", "carol")
@@ -205,6 +210,9 @@ func TestARollbackWaitsForItsChecksAndRefusesAMovedBranch(t *testing.T) {
 	if w.gh.PR(2).Merged {
 		t.Fatal("the rollback merged although staging moved since it was written")
 	}
+	if rollbacks() != 0 {
+		t.Errorf("stagegate_rollbacks_total = %v before the rollback merged, want 0", rollbacks())
+	}
 	if s := w.statuses(rolled.SHA); s["stagegate/checks"] != "success" || s["stagegate"] != "failure" {
 		t.Errorf("statuses on the rollback = %v; want checks passed and the overall status failing (staging moved)", s)
 	}
@@ -220,6 +228,12 @@ func TestARollbackWaitsForItsChecksAndRefusesAMovedBranch(t *testing.T) {
 	w.cycle()
 	if !w.gh.PR(2).Merged {
 		t.Fatalf("the rollback did not merge with its check green; statuses %v", w.statuses(again.SHA))
+	}
+	if rollbacks() != 1 {
+		t.Errorf("stagegate_rollbacks_total = %v after the rollback merged, want 1", rollbacks())
+	}
+	if got := testutil.ToFloat64(m.GateOutcomes.WithLabelValues("shop", "staging", "checks", "pending")); got < 1 {
+		t.Errorf("the rollback's checks gate counted pending %v times, want at least 1", got)
 	}
 }
 

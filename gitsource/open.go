@@ -53,6 +53,7 @@ type Mirror struct {
 	creds   credentials
 	log     *slog.Logger
 	fetches atomic.Int64
+	probes  atomic.Int64
 
 	// mu serialises every use of repo, reads included. go-git's filesystem storage is not safe
 	// for concurrent reads: ObjectStorage builds its pack index map lazily on first read and
@@ -196,6 +197,10 @@ func CacheDir(opts Options) (string, error) {
 	}
 	return defaultCacheDir(getenv)
 }
+
+// Probes returns how many times this Mirror listed the remote's refs (Probe, and the reads of
+// pause refs and leases that list them too): the round trips a cycle costs when nothing moved.
+func (m *Mirror) Probes() int { return int(m.probes.Load()) }
 
 func defaultCacheDir(getenv func(string) string) (string, error) {
 	if x := getenv("XDG_CACHE_HOME"); x != "" {

@@ -45,6 +45,7 @@ func (m *Mirror) Probe(ctx context.Context) (Heads, error) {
 
 // listRefs lists every ref the remote advertises (full name → sha), like `git ls-remote`.
 func (m *Mirror) listRefs(ctx context.Context) (map[string]string, error) {
+	m.probes.Add(1)
 	auth, err := m.creds.auth(ctx, m.rawURL)
 	if err != nil {
 		return nil, err

@@ -161,7 +161,7 @@ func TestSyncOverHTTPFetchesOnlyWhatChanged(t *testing.T) {
 	}
 
 	// Unchanged remote: Probe and Sync transfer nothing.
-	before := len(requests())
+	before, probes := len(requests()), m.Probes()
 	probed, err := m.Probe(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -178,6 +178,9 @@ func TestSyncOverHTTPFetchesOnlyWhatChanged(t *testing.T) {
 	advert := "GET /repo.git/info/refs?service=git-upload-pack"
 	if diff := cmp.Diff([]string{advert, advert}, requests()[before:]); diff != "" {
 		t.Errorf("requests for Probe + Sync of an unchanged remote (-want +got):\n%s", diff)
+	}
+	if got := m.Probes() - probes; got != 2 {
+		t.Errorf("Probe + Sync counted %d probes, want 2: one ref advertisement each", got)
 	}
 
 	// One branch moves: one fetch, of that branch only, and the mirror holds the new commit.
