@@ -60,6 +60,7 @@ type Controller struct {
 	applied map[string]string           // the head this agent last applied, per environment
 	signing signing                     // keyrings and the promotion signing key (signature.go)
 	paused  map[string]*gitsource.Pause // the pauses the last cycle read, for the status page
+	seen    seen                        // what the status page shows (status.go)
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -114,12 +115,14 @@ type step func(ctx context.Context, p *promotion) error
 // request a person closed), commit, gather, gate, propose, report, merge; when it merged, fetch
 // and apply again so the target runs the promotion without waiting for the next cycle.
 // An environment's failure does not stop the next one; the errors are joined.
-func (c *Controller) Cycle(ctx context.Context) error {
+func (c *Controller) Cycle(ctx context.Context) (err error) {
+	defer func() { c.rememberCycle(err) }()
 	envs := c.Pipeline.Spec.Environments
 	heads, err := c.fetch(ctx)
 	if err != nil {
 		return err
 	}
+	c.rememberHeads(heads)
 	var errs []error
 	if err := c.deployAll(ctx, heads); err != nil {
 		errs = append(errs, err)
@@ -135,14 +138,19 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	merged := false
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name), pause: pauses[envs[i].Name]}
+		failed := false
 		for _, s := range []step{c.planStep, c.settle, c.held, c.unchanged, c.commit, c.gather, c.ask, c.gate, c.propose, c.report, c.merge, c.remember} {
 			if err := s(ctx, p); err != nil {
 				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
+				failed = true
 				break
 			}
 			if p.done {
 				break
 			}
+		}
+		if !failed {
+			c.rememberRequest(p)
 		}
 		merged = merged || p.merged
 	}
@@ -157,10 +165,14 @@ func (c *Controller) Cycle(ctx context.Context) error {
 		}
 	}
 	if merged && c.Clusters != nil {
-		if heads, err := c.fetch(ctx); err != nil {
+		heads, err := c.fetch(ctx)
+		if err != nil {
 			errs = append(errs, err)
-		} else if err := c.deployAll(ctx, heads); err != nil {
-			errs = append(errs, err)
+		} else {
+			c.rememberHeads(heads)
+			if err := c.deployAll(ctx, heads); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -116,7 +116,14 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /hooks/github", &controller.Webhook{Secret: secret, Repos: repos, Trigger: agent.Trigger, Log: c.log})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	status := &controller.StatusPage{}
+	for _, p := range ps {
+		status.Controllers = append(status.Controllers, ctrls[p.Metadata.Name])
+	}
+	mux.HandleFunc("GET /healthz", status.Healthz)
+	mux.HandleFunc("GET /readyz", status.Readyz)
+	mux.HandleFunc("GET /{$}", status.Page)
+	mux.HandleFunc("GET /api/v1/status", status.API)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	// What the commit statuses link to: the last gate report of a promotion into an environment.
 	mux.HandleFunc("GET /pipelines/{pipeline}/{env}", func(w http.ResponseWriter, r *http.Request) {
