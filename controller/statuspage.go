@@ -168,7 +168,7 @@ code { font: 12px ui-monospace, monospace; }
 .err { color: #cf222e; }
 .ready { color: #1a7f37; } .notready { color: #cf222e; }
 .line { margin: .15em 0; }
-.muted { color: #59636e; }
+.muted { color: #59636e; font-weight: normal; }
 </style>
 </head>
 <body>
