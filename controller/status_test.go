@@ -10,6 +10,7 @@ import (
 
 	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
 	"github.com/stagegate-dev/stagegate/gitsource/gitsourcetest"
 )
 
@@ -145,5 +146,28 @@ func TestStatusPageRendersTheMatrixAndEscapesNames(t *testing.T) {
 	_, body, _ = serve(t, (&controller.StatusPage{Controllers: []*controller.Controller{evil.ctrl}}).Page, "/")
 	if strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Errorf("the pipeline name is not escaped:\n%s", body)
+	}
+}
+
+// On a real API server: the status shows the last deploy and the last drift scan of an
+// environment with a cluster.
+func TestStatusShowsTheLastDeployAndDriftScan(t *testing.T) {
+	k := newDriftWorld(t)
+	k.patch("dev", "Deployment", "web", `{"spec":{"replicas":5}}`)
+	k.drift("dev")
+	head := k.git("rev-parse", "env/dev")
+
+	dev := k.ctrl.Status().Environments[0]
+	if dev.Deploy == nil || dev.Deploy.SHA != head || dev.Deploy.State != gitsource.StatusSuccess || dev.Deploy.At.IsZero() {
+		t.Errorf("dev deploy = %+v; want a success on %s", dev.Deploy, head)
+	}
+	if dev.Drift == nil || dev.Drift.SHA != head || dev.Drift.State != controller.DriftDrifted || dev.Drift.Summary.Drifted != 1 {
+		t.Errorf("dev drift = %+v; want one object drifted on %s", dev.Drift, head)
+	}
+	_, body, _ := serve(t, (&controller.StatusPage{Controllers: []*controller.Controller{k.ctrl}}).Page, "/")
+	for _, want := range []string{`deploy <span class="badge success">success</span>`, `drift <span class="badge drifted">drifted</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
 	}
 }
