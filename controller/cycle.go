@@ -60,6 +60,7 @@ type Controller struct {
 	applied map[string]string           // the head this agent last applied, per environment
 	signing signing                     // keyrings and the promotion signing key (signature.go)
 	paused  map[string]*gitsource.Pause // the pauses the last cycle read, for the status page
+	seen    seen                        // what the status page shows (status.go)
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -129,15 +130,17 @@ func (c *Controller) steps() []namedStep {
 // request a person closed), commit, gather, gate, propose, report, merge; when it merged, fetch
 // and apply again so the target runs the promotion without waiting for the next cycle.
 // An environment's failure does not stop the next one; the errors are joined.
-func (c *Controller) Cycle(ctx context.Context) error {
+func (c *Controller) Cycle(ctx context.Context) (err error) {
 	start := time.Now()
 	defer func() { c.Metrics.cycle(c.Pipeline.Metadata.Name, time.Since(start)) }()
+	defer func() { c.rememberCycle(err) }()
 	c.Metrics.watch(c.Pipeline.Metadata.Name, c.Mirror, c.Forge)
 	envs := c.Pipeline.Spec.Environments
 	heads, err := c.fetch(ctx)
 	if err != nil {
 		return err
 	}
+	c.rememberHeads(heads)
 	var errs []error
 	if err := c.deployAll(ctx, heads); err != nil {
 		errs = append(errs, err)
@@ -153,17 +156,22 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	merged := false
 	for i := 1; i < len(envs); i++ {
 		p := &promotion{from: envs[i-1], to: envs[i], heads: heads, branch: PromoteBranch(envs[i].Name), pause: pauses[envs[i].Name]}
+		failed := false
 		for _, s := range c.steps() {
 			start := time.Now()
 			err := s.run(ctx, p)
 			c.Metrics.step(c.Pipeline.Metadata.Name, s.name, time.Since(start))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s → %s: %w", p.from.Name, p.to.Name, err))
+				failed = true
 				break
 			}
 			if p.done {
 				break
 			}
+		}
+		if !failed {
+			c.rememberRequest(p)
 		}
 		merged = merged || p.merged
 	}
@@ -178,10 +186,14 @@ func (c *Controller) Cycle(ctx context.Context) error {
 		}
 	}
 	if merged && c.Clusters != nil {
-		if heads, err := c.fetch(ctx); err != nil {
+		heads, err := c.fetch(ctx)
+		if err != nil {
 			errs = append(errs, err)
-		} else if err := c.deployAll(ctx, heads); err != nil {
-			errs = append(errs, err)
+		} else {
+			c.rememberHeads(heads)
+			if err := c.deployAll(ctx, heads); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

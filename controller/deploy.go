@@ -120,6 +120,7 @@ func (c *Controller) deploy(ctx context.Context, env config.Environment, sha str
 			"unchanged", res.Count(deploy.Unchanged), "deleted", res.Count(deploy.Deleted))
 		status.State, status.Description = gitsource.StatusSuccess, oneLine(fmt.Sprintf("applied to %s: %s", env.Name, applySummary(res)))
 	}
+	c.rememberDeploy(env.Name, sha, status)
 	if serr := c.postStatus(ctx, sha, status, err == nil); serr != nil {
 		return errors.Join(err, serr)
 	}

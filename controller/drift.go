@@ -55,6 +55,7 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 	if applied != scan.SHA {
 		scan.Skipped = fmt.Sprintf("%s's head %s is not applied yet", env.Branch, gitsource.Short(scan.SHA))
 		log.Info("drift scan skipped", "reason", scan.Skipped)
+		c.rememberDrift(scan)
 		return scan, nil
 	}
 
@@ -88,6 +89,7 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 		}
 	}
 	c.Metrics.setDrift(c.Pipeline.Metadata.Name, env.Name, scan.Report.Summary())
+	c.rememberDrift(scan)
 	log.Info("drift scan", "summary", scan.Report.Summary().String(), "corrected", scan.Corrected != nil)
 	if serr := c.postStatus(ctx, scan.SHA, driftStatus(scan, c.envURL(env.Name)), false); serr != nil {
 		err = errors.Join(err, serr)

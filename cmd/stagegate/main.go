@@ -113,6 +113,7 @@ what passes, one pull request per target environment.`,
 		newMergeCmd,
 		newRollbackCmd,
 		newResumeCmd,
+		newStatusCmd,
 		newQuickstartCmd,
 	} {
 		root.AddCommand(newCmd(c))

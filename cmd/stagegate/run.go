@@ -70,7 +70,7 @@ to i modulo n, each shard electing its own leader. See docs/operations.md.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.pipeline, "pipeline", "", "run only this pipeline (default: every pipeline in the config)")
 	fl.BoolVar(&f.once, "once", false, "run one cycle of every pipeline and exit (for CI jobs)")
-	fl.StringVar(&f.listen, "listen", ":8080", "address for /hooks/github, /healthz and /metrics")
+	fl.StringVar(&f.listen, "listen", ":8080", "address for /hooks/github, /healthz, /readyz, /metrics, the status page (/) and /api/v1/status")
 	fl.StringVar(&f.publicURL, "public-url", "", "where this agent is reachable; commit statuses link to it")
 	fl.StringVar(&f.webhookSecretEnv, "webhook-secret-env", "STAGEGATE_WEBHOOK_SECRET", "environment variable holding the GitHub webhook secret")
 	fl.StringVar(&f.webhookSecretFile, "webhook-secret-file", "", "file holding the GitHub webhook secret (instead of the environment variable)")
@@ -164,8 +164,21 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /hooks/github", &controller.Webhook{Secret: secret, Repos: repos, Trigger: agent.Trigger, Log: c.log})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "ok")
+	status := &controller.StatusPage{}
+	for _, p := range ps {
+		status.Controllers = append(status.Controllers, ctrls[p.Metadata.Name])
+	}
+	if election != nil {
+		// A standby answers /readyz 503, so a Service sends webhooks to the leader.
+		status.Ready = func() (bool, string) {
+			if election.Leading() {
+				return true, ""
+			}
+			return false, fmt.Sprintf("standby: %q holds the lease", election.Leader())
+		}
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		status.Healthz(w, r)
 		switch {
 		case election == nil:
 		case election.Leading():
@@ -174,6 +187,9 @@ func (c *cli) run(ctx context.Context, f runFlags) error {
 			fmt.Fprintf(w, "leader: standby (leader %q)\n", election.Leader())
 		}
 	})
+	mux.HandleFunc("GET /readyz", status.Readyz)
+	mux.HandleFunc("GET /{$}", status.Page)
+	mux.HandleFunc("GET /api/v1/status", status.API)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
 	// What the commit statuses link to: the last gate report of a promotion into an environment.
 	mux.HandleFunc("GET /pipelines/{pipeline}/{env}", func(w http.ResponseWriter, r *http.Request) {

@@ -119,6 +119,29 @@ func TestRunTakesSignedWebhooksAndStopsOnSignal(t *testing.T) {
 		t.Errorf("GET /metrics: %d\n%.300s", resp.StatusCode, page)
 	}
 
+	// Warm after its cycles: ready, and the status verb reads the agent's matrix.
+	waitFor(t, func() bool {
+		r, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+	if code, out, errs := stagegate(t, "status", "--url", "http://"+addr); code != 0 || !strings.Contains(out, "agent: ready") || !strings.Contains(out, "shop      staging") {
+		t.Errorf("stagegate status: exit %d\n%s%s", code, out, errs)
+	}
+	for _, path := range []string{"/", "/api/v1/status"} {
+		r, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Errorf("GET %s: %s", path, r.Status)
+		}
+	}
+
 	cancel() // SIGTERM
 	select {
 	case code := <-done:
