@@ -235,7 +235,9 @@ func (c *Controller) fetch(ctx context.Context) (gitsource.Heads, error) {
 
 // planStep works out what promoting from into to would change, and finds the open request.
 func (c *Controller) planStep(ctx context.Context, p *promotion) error {
+	start := time.Now()
 	plan, err := planPair(ctx, c.Mirror, p.heads, p.from, p.to)
+	c.Metrics.rendered(c.Pipeline.Metadata.Name, p.to.Name, time.Since(start))
 	if err != nil {
 		return err
 	}
@@ -499,7 +501,10 @@ func (c *Controller) gate(_ context.Context, p *promotion) error {
 		Pipeline: c.Pipeline.Metadata.Name, Env: p.to, Objects: p.plan.Proposed,
 		KubernetesVersion: kubernetesVersion(p.to), Now: c.now(), Forge: &p.facts, Cluster: p.cluster,
 	}
-	p.report = gates.NewReport(p.input, set, set.Evaluate(p.input))
+	start := time.Now()
+	results := set.Evaluate(p.input)
+	c.Metrics.evaluated(c.Pipeline.Metadata.Name, p.to.Name, time.Since(start))
+	p.report = gates.NewReport(p.input, set, results)
 	p.report.Revision = p.sha
 	c.Metrics.gated(c.Pipeline.Metadata.Name, p.to.Name, p.report)
 	c.mu.Lock()

@@ -25,6 +25,10 @@ type Metrics struct {
 	CycleDuration *prometheus.HistogramVec
 	// StepDuration is how long one step of a target environment's cycle took.
 	StepDuration *prometheus.HistogramVec
+	// RenderDuration is how long rendering a promotion's two sides (the target now, and from
+	// the source's tree) took; GateDuration how long evaluating its gates took.
+	RenderDuration *prometheus.HistogramVec
+	GateDuration   *prometheus.HistogramVec
 	// GateOutcomes counts gate evaluations by gate and outcome.
 	GateOutcomes *prometheus.CounterVec
 	// Promotions counts what happened to promotion requests (promotionEvent).
@@ -79,6 +83,14 @@ func NewMetrics() *Metrics {
 			Name: "stagegate_step_duration_seconds", Buckets: durationBuckets,
 			Help: "Duration of one step of a target environment's cycle (plan renders both sides, gate evaluates the gates).",
 		}, []string{"pipeline", "step"}),
+		RenderDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "stagegate_render_duration_seconds", Buckets: durationBuckets,
+			Help: "Duration of rendering a promotion's target now and from the source's tree (kustomize in process, both sides).",
+		}, []string{"pipeline", "env"}),
+		GateDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "stagegate_gate_duration_seconds", Buckets: durationBuckets,
+			Help: "Duration of evaluating a promotion's gates on gathered facts (no I/O).",
+		}, []string{"pipeline", "env"}),
 		GateOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "stagegate_gate_outcomes_total",
 			Help: "Gate evaluations of promotions and rollbacks by gate and outcome (pass, pending, fail).",
@@ -109,7 +121,7 @@ func NewMetrics() *Metrics {
 		}, []string{"pipeline", "env"}),
 		sources: &sources{byPipeline: map[string]source{}},
 	}
-	m.Registry.MustRegister(m.DriftObjects, m.CycleDuration, m.StepDuration, m.GateOutcomes, m.Promotions, m.LeadTime,
+	m.Registry.MustRegister(m.DriftObjects, m.CycleDuration, m.StepDuration, m.RenderDuration, m.GateDuration, m.GateOutcomes, m.Promotions, m.LeadTime,
 		m.Deployments, m.DeployFailing, m.ApplyObjects, m.Rollbacks, m.sources,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -129,6 +141,20 @@ func (m *Metrics) cycle(pipeline string, d time.Duration) {
 		return
 	}
 	m.CycleDuration.WithLabelValues(pipeline).Observe(d.Seconds())
+}
+
+func (m *Metrics) rendered(pipeline, env string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.RenderDuration.WithLabelValues(pipeline, env).Observe(d.Seconds())
+}
+
+func (m *Metrics) evaluated(pipeline, env string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.GateDuration.WithLabelValues(pipeline, env).Observe(d.Seconds())
 }
 
 func (m *Metrics) step(pipeline, step string, d time.Duration) {
