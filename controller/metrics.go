@@ -240,6 +240,8 @@ type githubClient interface {
 var (
 	gitFetchesDesc = prometheus.NewDesc("stagegate_git_fetches_total",
 		"Fetches the pipeline's Git mirror ran (a probe that finds nothing new fetches nothing).", []string{"pipeline"}, nil)
+	gitFetchedBytesDesc = prometheus.NewDesc("stagegate_git_fetched_bytes_total",
+		"Bytes of packs the pipeline's Git mirror received in its fetches (compressed, as transferred).", []string{"pipeline"}, nil)
 	gitProbesDesc = prometheus.NewDesc("stagegate_git_probes_total",
 		"Listings of the remote's refs by the pipeline's Git mirror (the per-cycle probe, and reads of pause refs and push leases).", []string{"pipeline"}, nil)
 	forgeRequestsDesc = prometheus.NewDesc("stagegate_forge_requests_total",
@@ -255,7 +257,7 @@ var (
 )
 
 func (s *sources) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{gitFetchesDesc, gitProbesDesc, forgeRequestsDesc, forgeNotModifiedDesc, forgeRetriesDesc, forgeRemainingDesc, forgeLimitDesc} {
+	for _, d := range []*prometheus.Desc{gitFetchesDesc, gitFetchedBytesDesc, gitProbesDesc, forgeRequestsDesc, forgeNotModifiedDesc, forgeRetriesDesc, forgeRemainingDesc, forgeLimitDesc} {
 		ch <- d
 	}
 }
@@ -266,6 +268,7 @@ func (s *sources) Collect(ch chan<- prometheus.Metric) {
 	for pipeline, src := range s.byPipeline {
 		if src.mirror != nil {
 			ch <- prometheus.MustNewConstMetric(gitFetchesDesc, prometheus.CounterValue, float64(src.mirror.Fetches()), pipeline)
+			ch <- prometheus.MustNewConstMetric(gitFetchedBytesDesc, prometheus.CounterValue, float64(src.mirror.FetchedBytes()), pipeline)
 			ch <- prometheus.MustNewConstMetric(gitProbesDesc, prometheus.CounterValue, float64(src.mirror.Probes()), pipeline)
 		}
 		gh, ok := src.forge.(githubClient)

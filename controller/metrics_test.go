@@ -75,7 +75,7 @@ func TestMetricsFollowAPromotionFromDevToProd(t *testing.T) {
 	if n := testutil.CollectAndCount(m.Registry, "stagegate_forge_rate_limit_remaining"); n != 1 {
 		t.Errorf("%d rate limit series, want 1 for the pipeline", n)
 	}
-	for _, name := range []string{"stagegate_git_fetches_total", "stagegate_git_probes_total", "stagegate_forge_requests_total"} {
+	for _, name := range []string{"stagegate_git_fetches_total", "stagegate_git_fetched_bytes_total", "stagegate_git_probes_total", "stagegate_forge_requests_total"} {
 		if v := sum(t, m.Registry, name); v <= 0 {
 			t.Errorf("%s = %v after four cycles, want more than 0", name, v)
 		}

@@ -53,7 +53,9 @@ type Mirror struct {
 	creds   credentials
 	log     *slog.Logger
 	fetches atomic.Int64
-	probes  atomic.Int64
+	// fetchedBytes counts the pack bytes fetches received.
+	fetchedBytes atomic.Int64
+	probes       atomic.Int64
 
 	// mu serialises every use of repo, reads included. go-git's filesystem storage is not safe
 	// for concurrent reads: ObjectStorage builds its pack index map lazily on first read and
@@ -184,6 +186,9 @@ func (m *Mirror) Dir() string { return m.dir }
 // Fetches returns how many fetches this Mirror has run; tests use it to show that an unchanged
 // remote costs no fetch.
 func (m *Mirror) Fetches() int { return int(m.fetches.Load()) }
+
+// FetchedBytes returns how many bytes of packs this Mirror's fetches received.
+func (m *Mirror) FetchedBytes() int64 { return m.fetchedBytes.Load() }
 
 // CacheDir is the cache directory opts name: opts.CacheDir, else the default Open uses. Other
 // state of the same machine's agents (their pipeline locks) lives there too.

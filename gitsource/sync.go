@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -109,6 +112,8 @@ func (m *Mirror) fetch(ctx context.Context, specs []gitconfig.RefSpec) error {
 		return fmt.Errorf("mirror %s: %w", m.dir, err)
 	}
 	m.fetches.Add(1)
+	before := m.packBytes()
+	defer func() { m.fetchedBytes.Add(max(m.packBytes()-before, 0)) }()
 	err = remote.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
 		RefSpecs:   specs,
@@ -130,4 +135,22 @@ func (m *Mirror) localHead(branch string) (string, error) {
 		return "", err
 	}
 	return ref.Hash().String(), nil
+}
+
+// packBytes is the size of the mirror's pack files: a fetch stores what it received as one
+// pack, so the growth across a fetch is the bytes it transferred (compressed, as sent).
+func (m *Mirror) packBytes() int64 {
+	entries, err := os.ReadDir(filepath.Join(m.dir, "objects", "pack"))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".pack") {
+			if info, err := e.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+	}
+	return n
 }

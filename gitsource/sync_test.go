@@ -37,6 +37,9 @@ func TestOpenCreatesTheMirrorOnceAndReusesIt(t *testing.T) {
 	if _, err := first.Sync(ctx, []string{"env/dev"}); err != nil {
 		t.Fatal(err)
 	}
+	if first.FetchedBytes() <= 0 {
+		t.Errorf("the first fetch received %d pack bytes, want some", first.FetchedBytes())
+	}
 	mirrors, _ := filepath.Glob(filepath.Join(cache, "git", "repo-*.git"))
 	if len(mirrors) != 1 || mirrors[0] != first.Dir() {
 		t.Fatalf("mirrors in cache = %v, want exactly %s", mirrors, first.Dir())
@@ -56,8 +59,8 @@ func TestOpenCreatesTheMirrorOnceAndReusesIt(t *testing.T) {
 	if _, err := second.Sync(ctx, []string{"env/dev"}); err != nil {
 		t.Fatal(err)
 	}
-	if second.Fetches() != 0 {
-		t.Errorf("Sync of a reused, up-to-date mirror fetched %d times, want 0", second.Fetches())
+	if second.Fetches() != 0 || second.FetchedBytes() != 0 {
+		t.Errorf("Sync of a reused, up-to-date mirror fetched %d times, %d bytes, want 0", second.Fetches(), second.FetchedBytes())
 	}
 
 	other, err := gitsource.Open(ctx, config.Repo{URL: "file://" + gitsourcetest.NewRepo(t, envs)}, options(t, cache, nil, nil))
