@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	"github.com/stagegate-dev/stagegate/deploy"
-	"github.com/stagegate-dev/stagegate/drift"
 	"github.com/stagegate-dev/stagegate/gates"
 	"github.com/stagegate-dev/stagegate/render"
 )
@@ -45,8 +44,7 @@ func (c *Controller) askFor(ctx context.Context, p *promotion, names []string) e
 		if err != nil {
 			return err
 		}
-		live := drift.Live{Cluster: cluster, Pipeline: c.Pipeline.Metadata.Name, Env: p.to.Name, InventoryNamespace: p.to.Cluster.InventoryNamespace}
-		report, err := drift.Detect(ctx, live, current, drift.Options{Pipeline: c.Pipeline.Metadata.Name, Env: p.to.Name, Ignore: drift.IgnoreRules(driftIgnore(p.to))})
+		report, err := c.detect(ctx, cluster, p.to, current)
 		if err != nil {
 			facts.Unreachable = err.Error()
 			return nil

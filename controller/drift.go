@@ -11,6 +11,7 @@ import (
 	"github.com/stagegate-dev/stagegate/drift"
 	"github.com/stagegate-dev/stagegate/gates"
 	"github.com/stagegate-dev/stagegate/gitsource"
+	"github.com/stagegate-dev/stagegate/render"
 )
 
 // StatusDrift is the commit status on an environment branch's head saying whether its cluster
@@ -67,11 +68,7 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 	if err != nil {
 		return scan, err
 	}
-	detect := func() (drift.Report, error) {
-		live := drift.Live{Cluster: cluster, Pipeline: c.Pipeline.Metadata.Name, Env: env.Name, InventoryNamespace: env.Cluster.InventoryNamespace}
-		return drift.Detect(ctx, live, objs, drift.Options{Pipeline: c.Pipeline.Metadata.Name, Env: env.Name, Ignore: drift.IgnoreRules(driftIgnore(*env))})
-	}
-	if scan.Report, err = detect(); err != nil {
+	if scan.Report, err = c.detect(ctx, cluster, *env, objs); err != nil {
 		return scan, err
 	}
 	found := scan.Report.Summary()
@@ -82,7 +79,7 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 		if aerr != nil {
 			err = fmt.Errorf("correct drift in %s: %w", env.Name, aerr)
 		}
-		if after, derr := detect(); derr == nil {
+		if after, derr := c.detect(ctx, cluster, *env, objs); derr == nil {
 			scan.Report = after
 		} else {
 			err = errors.Join(err, derr)
@@ -98,6 +95,12 @@ func (c *Controller) Drift(ctx context.Context, envName string) (DriftScan, erro
 		err = errors.Join(err, ierr)
 	}
 	return scan, err
+}
+
+// detect compares env's rendering objs with its cluster, with env's ignore rules.
+func (c *Controller) detect(ctx context.Context, cluster *deploy.Cluster, env config.Environment, objs render.Objects) (drift.Report, error) {
+	live := drift.Live{Cluster: cluster, Pipeline: c.Pipeline.Metadata.Name, Env: env.Name, InventoryNamespace: env.Cluster.InventoryNamespace}
+	return drift.Detect(ctx, live, objs, drift.Options{Pipeline: c.Pipeline.Metadata.Name, Env: env.Name, Ignore: drift.IgnoreRules(driftIgnore(env))})
 }
 
 // driftStatus says in one stable line whether the cluster matches: the description changes only

@@ -131,15 +131,9 @@ const AnnotationRevision = "stagegate.dev/revision"
 // (ApplyOptions.Revision): "" before the first, after a partial apply, or when none was named.
 // Only opts.Pipeline, Env and InventoryNamespace are read.
 func Revision(ctx context.Context, cluster *Cluster, opts ApplyOptions) (string, error) {
-	cm := &unstructured.Unstructured{}
-	cm.SetAPIVersion("v1")
-	cm.SetKind("ConfigMap")
-	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
-	if err := cluster.client.Get(ctx, key, cm); err != nil {
-		if apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", fmt.Errorf("read inventory %s: %w", key, err)
+	cm, _, err := getInventory(ctx, cluster, opts)
+	if cm == nil {
+		return "", err
 	}
 	return cm.GetAnnotations()[AnnotationRevision], nil
 }
@@ -153,15 +147,9 @@ func Inventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) ([]Entr
 
 // readInventory returns what the previous apply left, or nothing when there was none.
 func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (inventory, error) {
-	cm := &unstructured.Unstructured{}
-	cm.SetAPIVersion("v1")
-	cm.SetKind("ConfigMap")
-	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
-	if err := cluster.client.Get(ctx, key, cm); err != nil {
-		if apierrors.IsNotFound(err) {
-			return inventory{}, nil
-		}
-		return inventory{}, fmt.Errorf("read inventory %s: %w", key, err)
+	cm, key, err := getInventory(ctx, cluster, opts)
+	if cm == nil {
+		return inventory{}, err
 	}
 	inv := inventory{exists: true, revision: cm.GetAnnotations()[AnnotationRevision]}
 	inv.data, _, _ = unstructured.NestedStringMap(cm.Object, "data")
@@ -178,6 +166,21 @@ func readInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (in
 		inv.sent = nil
 	}
 	return inv, nil
+}
+
+// getInventory reads the environment's inventory ConfigMap: nil and no error when there is none.
+func getInventory(ctx context.Context, cluster *Cluster, opts ApplyOptions) (*unstructured.Unstructured, client.ObjectKey, error) {
+	cm := &unstructured.Unstructured{}
+	cm.SetAPIVersion("v1")
+	cm.SetKind("ConfigMap")
+	key := client.ObjectKey{Namespace: opts.InventoryNamespace, Name: InventoryName(opts.Pipeline, opts.Env)}
+	if err := cluster.client.Get(ctx, key, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, key, nil
+		}
+		return nil, key, fmt.Errorf("read inventory %s: %w", key, err)
+	}
+	return cm, key, nil
 }
 
 // writeInventory server-side-applies the inventory ConfigMap with entries and, for those among
