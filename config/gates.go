@@ -32,6 +32,11 @@ type Gates struct {
 	// that runs them needs cluster.
 	Drift  *DriftGate  `json:"drift,omitempty"`
 	DryRun *DryRunGate `json:"dryRun,omitempty"`
+	// The gates that judge how the source environment runs the change (gates_runtime.go).
+	Metrics  *MetricsGate   `json:"metrics,omitempty"`
+	HTTP     *HTTPGate      `json:"http,omitempty"`
+	Health   *HealthGate    `json:"health,omitempty"`
+	External []ExternalGate `json:"external,omitempty"`
 }
 
 // Severity of a finding, or "off" in an override.
@@ -222,6 +227,7 @@ func (g Gates) validate(path string) []error {
 	}
 	errs = append(errs, g.validateForge(path, severity)...)
 	g.validateCluster(severityAt)
+	errs = append(errs, g.validateRuntime(path, severity)...)
 	return errs
 }
 

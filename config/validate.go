@@ -153,6 +153,15 @@ func validate(p *Pipeline) []Problem {
 				c.add(at+".gates."+key, "needs a cluster to ask; add cluster (kubeconfig, context) to environment %s or remove gates.%s", env.Name, key)
 			}
 		}
+		for _, key := range env.Gates.runtimeGates() {
+			switch {
+			case i == 0:
+				c.add(at+".gates."+key, "judges the environment promoted from, and %s is the first; put it on the environment after the one it should watch", env.Name)
+			case key == "health" && p.Spec.Environments[i-1].Cluster == nil:
+				c.add(at+".gates.health", "reads the workloads of %s, the environment promoted from, which has no cluster; add cluster (kubeconfig, context) to %s or remove gates.health",
+					p.Spec.Environments[i-1].Name, p.Spec.Environments[i-1].Name)
+			}
+		}
 		c.gates(at+".gates", env.Gates)
 		if a := env.Gates.Approvals; a != nil && len(a.Teams) > 0 && p.Spec.Forge.Type == ForgeLocal {
 			c.add(at+".gates.approvals.teams", "the local forge has no teams; list the people in approvals.users, or set spec.forge.type: %s", ForgeGitHub)
@@ -168,6 +177,9 @@ func validate(p *Pipeline) []Problem {
 				for _, key := range rb.Gates.clusterGates() {
 					c.add(at+".rollback.gates."+key, "needs a cluster to ask; add cluster (kubeconfig, context) to environment %s or remove rollback.gates.%s", env.Name, key)
 				}
+			}
+			for _, key := range rb.Gates.runtimeGates() {
+				c.add(at+".rollback.gates."+key, "a rollback has no environment it is promoted from to watch; remove rollback.gates.%s", key)
 			}
 			c.gates(at+".rollback.gates", rb.Gates)
 		}

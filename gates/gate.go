@@ -45,6 +45,9 @@ type Input struct {
 	// times, drift). Nil when not gathered; a gate that needs a missing fact returns Pending.
 	Forge   *ForgeFacts
 	Cluster *ClusterFacts
+	// Runtime is what the running source environment shows (runtime.go), for the metrics,
+	// http, health and external gates.
+	Runtime *RuntimeFacts
 }
 
 // ForgeFacts are what Git and the forge say about a promotion, gathered by the controller's
@@ -188,6 +191,9 @@ type Result struct {
 	// RetryAfter is when the result may change without new facts: when a Pending gate should be
 	// evaluated again, or when a passing one stops passing (a window that closes).
 	RetryAfter time.Time `json:"retryAfter,omitzero"`
+	// Observed are the values a runtime gate observed and judged (metric values, latencies),
+	// for the PR's gate table and the merge's trailers.
+	Observed []Observation `json:"observed,omitempty"`
 }
 
 // Gate is one named, pure check over an Input. Evaluate returns the gate's own findings at their

@@ -206,6 +206,22 @@ func compile(g config.Gates, promote *config.Promote, path string) (*Set, []erro
 		gates = append(gates, newDrift(*g.Drift))
 		commons["drift"] = g.Drift.GateCommon
 	}
+	if g.Metrics != nil {
+		gates = append(gates, newMetrics(*g.Metrics))
+		commons["metrics"] = g.Metrics.GateCommon
+	}
+	if g.HTTP != nil {
+		gates = append(gates, newHTTP(*g.HTTP))
+		commons["http"] = g.HTTP.GateCommon
+	}
+	if g.Health != nil {
+		gates = append(gates, newHealth(*g.Health))
+		commons["health"] = g.Health.GateCommon
+	}
+	for _, e := range g.External {
+		gates = append(gates, newExternal(e))
+		commons[e.Name] = e.GateCommon
+	}
 	s := New(gates...)
 	for _, gt := range gates {
 		name := gt.Name()
@@ -263,7 +279,8 @@ func (s *Set) WithoutForge() (*Set, []string) {
 	for _, g := range s.gates {
 		_, forge := g.(forgeGate)
 		_, cluster := g.(clusterGate)
-		if forge || cluster {
+		_, runtime := g.(runtimeGate)
+		if forge || cluster || runtime {
 			skipped = append(skipped, g.Name())
 			continue
 		}
