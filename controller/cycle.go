@@ -61,6 +61,8 @@ type Controller struct {
 	signing signing                     // keyrings and the promotion signing key (signature.go)
 	paused  map[string]*gitsource.Pause // the pauses the last cycle read, for the status page
 	seen    seen                        // what the status page shows (status.go)
+	// observed keeps runtime facts between cycles (observe.go), by environment and gate.
+	observed map[string]observation
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -94,6 +96,7 @@ type promotion struct {
 	sha      string // the promotion commit
 	facts    gates.ForgeFacts
 	cluster  *gates.ClusterFacts // what the target's cluster says, for the gates that ask it
+	runtime  *gates.RuntimeFacts // what the running source shows, for the runtime gates
 	reviews  []gitsource.Review  // read by unchanged for the approvals gate; gather reuses them
 	reviewed bool
 	input    gates.Input
@@ -120,7 +123,7 @@ type namedStep struct {
 func (c *Controller) steps() []namedStep {
 	return []namedStep{
 		{"plan", c.planStep}, {"settle", c.settle}, {"held", c.held}, {"unchanged", c.unchanged},
-		{"commit", c.commit}, {"gather", c.gather}, {"ask", c.ask}, {"gate", c.gate}, {"propose", c.propose},
+		{"commit", c.commit}, {"gather", c.gather}, {"ask", c.ask}, {"observe", c.observe}, {"gate", c.gate}, {"propose", c.propose},
 		{"report", c.report}, {"merge", c.merge}, {"remember", c.remember},
 	}
 }
@@ -320,11 +323,13 @@ func (c *Controller) unchanged(ctx context.Context, p *promotion) error {
 func (c *Controller) remember(_ context.Context, p *promotion) error {
 	settled := true
 	var until time.Time
+	set := c.Gates[p.to.Name]
 	for _, r := range p.report.Results {
-		switch r.Gate {
-		case "checks", "drift", "dry-run": // statuses and clusters change with no commit
+		switch {
+		case r.Gate == "checks" || r.Gate == "drift" || r.Gate == "dry-run" || set.Runtime(r.Gate):
+			// statuses, clusters and the running source change with no commit
 			settled = false
-		case "approvals", "soak", "window":
+		case r.Gate == "approvals" || r.Gate == "soak" || r.Gate == "window":
 			settled = settled && r.Outcome == gates.Pass
 		}
 		if !r.RetryAfter.IsZero() && (until.IsZero() || r.RetryAfter.Before(until)) {
@@ -499,7 +504,7 @@ func (c *Controller) gate(_ context.Context, p *promotion) error {
 	}
 	p.input = gates.Input{
 		Pipeline: c.Pipeline.Metadata.Name, Env: p.to, Objects: p.plan.Proposed,
-		KubernetesVersion: kubernetesVersion(p.to), Now: c.now(), Forge: &p.facts, Cluster: p.cluster,
+		KubernetesVersion: kubernetesVersion(p.to), Now: c.now(), Forge: &p.facts, Cluster: p.cluster, Runtime: p.runtime,
 	}
 	start := time.Now()
 	results := set.Evaluate(p.input)
@@ -618,9 +623,17 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 		all.State, all.Description = p.heldState, oneLine(p.held)
 	}
 	want = append(want, all)
+	set := c.Gates[p.to.Name]
 	for _, s := range want {
-		if h, ok := current[s.Context]; ok && h.State == s.State && h.Description == s.Description && h.TargetURL == s.TargetURL {
-			continue
+		h, ok := current[s.Context]
+		if ok && h.State == s.State && h.TargetURL == s.TargetURL {
+			if h.Description == s.Description {
+				continue
+			}
+			// Observed values change every evaluation: refresh them only now and then.
+			if gate, _ := strings.CutPrefix(s.Context, StatusContextPrefix); set != nil && set.Observes(gate) && c.now().Sub(h.Updated) < observedRefresh {
+				continue
+			}
 		}
 		s.Kind = gitsource.CommitStatus
 		if err := c.Forge.SetStatus(ctx, p.sha, s); err != nil {
@@ -778,6 +791,9 @@ func (c *Controller) mergeTrailers(p *promotion) []gitsource.Trailer {
 	}
 	for _, r := range p.report.Results {
 		t = append(t, gitsource.Trailer{Key: gitsource.TrailerGate, Value: r.Gate + "=" + string(r.Outcome)})
+		for _, o := range r.Observed {
+			t = append(t, gitsource.Trailer{Key: gitsource.TrailerObserved, Value: oneLine(r.Gate + " " + o.String())})
+		}
 		for _, f := range r.Findings {
 			switch f.Check {
 			case gates.CheckBreakGlass:

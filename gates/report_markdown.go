@@ -55,6 +55,23 @@ func (r Report) writeMarkdownTable(bw *bufio.Writer) {
 	for _, res := range r.Results {
 		fmt.Fprintf(bw, "| %s | %s %s | %s |\n", res.Gate, outcomeIcon[res.Outcome], res.Outcome, cell(res.Summary))
 	}
+	observed := false
+	for _, res := range r.Results {
+		observed = observed || len(res.Observed) > 0
+	}
+	if !observed {
+		return
+	}
+	fmt.Fprint(bw, "\n| gate | observed | value | condition |\n|---|---|---|---|\n")
+	for _, res := range r.Results {
+		for _, o := range res.Observed {
+			icon := outcomeIcon[Pass]
+			if !o.OK {
+				icon = outcomeIcon[Fail]
+			}
+			fmt.Fprintf(bw, "| %s | %s | %s %s | %s |\n", res.Gate, cell(o.Name), icon, cell(o.Value), cell(o.Condition))
+		}
+	}
 }
 
 func (r Report) writeMarkdownFindings(bw *bufio.Writer) {

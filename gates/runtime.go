@@ -203,3 +203,25 @@ type ExternalFacts struct {
 	// Err is why the service could not be asked or its answer not read.
 	Err *ProbeError
 }
+
+// RunningSince is when the source environment started running f.SourceSHA, as the soak gate
+// counts it: the commit's stagegate/deploy success when the source has a cluster, otherwise
+// when the commit reached its branch. Zero when it does not run it yet (or f is nil).
+func RunningSince(f *ForgeFacts) time.Time {
+	switch {
+	case f == nil:
+		return time.Time{}
+	case f.SourceHasCluster:
+		return f.SourceDeployed
+	}
+	return f.SourceArrived
+}
+
+// String writes the observation as a trailer and a table read it: "error_rate=0.0021 < 0.01".
+func (o Observation) String() string {
+	s := o.Name + "=" + o.Value
+	if o.Condition != "" {
+		s += " " + o.Condition
+	}
+	return s
+}

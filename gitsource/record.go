@@ -17,6 +17,9 @@ const (
 	TrailerDriftAcknowledged = "Stagegate-Drift-Acknowledged"
 	// TrailerRequest is "#<number>": the promotion request (pull request) merged.
 	TrailerRequest = "Stagegate-Request"
+	// TrailerObserved records a value a runtime gate observed in the source environment and
+	// judged: "<gate> <name>=<value> <condition>" ("metrics error_rate=0.0021 < 0.01").
+	TrailerObserved = "Stagegate-Observed"
 )
 
 // Outcomes a Stagegate-Gate trailer may record (the gates package's outcomes).
@@ -41,6 +44,8 @@ type Record struct {
 	ApprovedBy        []string  `json:"approvedBy,omitempty"`
 	BreakGlass        []string  `json:"breakGlass,omitempty"`
 	DriftAcknowledged []string  `json:"driftAcknowledged,omitempty"`
+	// Observed are the values runtime gates observed, as their trailers read.
+	Observed []string `json:"observed,omitempty"`
 	// Request is the request's number, 0 for none.
 	Request int `json:"request,omitempty"`
 }
@@ -105,6 +110,8 @@ func ParseRecord(message string) (rec Record, ok bool, problems []error) {
 			rec.BreakGlass = append(rec.BreakGlass, t.Value)
 		case TrailerDriftAcknowledged:
 			rec.DriftAcknowledged = append(rec.DriftAcknowledged, t.Value)
+		case TrailerObserved:
+			rec.Observed = append(rec.Observed, t.Value)
 		case TrailerRequest:
 			m := requestValue.FindStringSubmatch(t.Value)
 			if m == nil || rec.Request != 0 {
@@ -125,7 +132,7 @@ func ParseRecord(message string) (rec Record, ok bool, problems []error) {
 
 // canonicalKey is the Stagegate trailer key k names, or "" for any other key.
 func canonicalKey(k string) string {
-	for _, key := range []string{TrailerSource, TrailerRendered, TrailerGate, TrailerApprovedBy, TrailerBreakGlass, TrailerDriftAcknowledged, TrailerRequest} {
+	for _, key := range []string{TrailerSource, TrailerRendered, TrailerGate, TrailerApprovedBy, TrailerBreakGlass, TrailerDriftAcknowledged, TrailerObserved, TrailerRequest} {
 		if strings.EqualFold(k, key) {
 			return key
 		}
@@ -151,6 +158,9 @@ func (r Record) Trailers() []Trailer {
 	}
 	for _, v := range r.DriftAcknowledged {
 		t = append(t, Trailer{TrailerDriftAcknowledged, v})
+	}
+	for _, v := range r.Observed {
+		t = append(t, Trailer{TrailerObserved, v})
 	}
 	for _, v := range r.ApprovedBy {
 		t = append(t, Trailer{TrailerApprovedBy, v})

@@ -1,6 +1,9 @@
 package probe
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // Options are what every probe needs from the agent.
 type Options struct {
@@ -10,6 +13,8 @@ type Options struct {
 	Resolve func(string) string
 	// Getenv reads bearerTokenEnv and secretEnv. Default os.Getenv.
 	Getenv func(string) string
+	// Now is the clock retry times count from. Default time.Now.
+	Now func() time.Time
 }
 
 func (o Options) resolve(path string) string {

@@ -1,0 +1,297 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/deploy"
+	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gitsource"
+	"github.com/stagegate-dev/stagegate/probe"
+	"github.com/stagegate-dev/stagegate/render"
+)
+
+// observedRefresh is how long the commit status of a gate that reports observed values (metrics,
+// latencies) keeps its description while its state stays: the values change from one evaluation
+// to the next, and GitHub keeps at most 1,000 statuses per commit and context. The PR's gate
+// table and the merge's trailers always carry the values of the evaluation that decided.
+const observedRefresh = 30 * time.Minute
+
+// observation is a runtime fact kept between cycles, so the source is not asked more often than
+// the gate's interval while a promotion waits.
+type observation struct {
+	key   string // what the fact is about: the source commit, or the promotion commit
+	at    time.Time
+	facts any
+}
+
+// observe gathers what the running source environment shows, for the runtime gates the target
+// runs (metrics, http, health, external): it queries Prometheus, sends the synthetic requests,
+// reads the workloads' health in the source's cluster and asks the external services. Nothing
+// it cannot reach is an error of the cycle: the gate it was for waits, with the reason.
+func (c *Controller) observe(ctx context.Context, p *promotion) error {
+	g := p.to.Gates
+	if g.Metrics == nil && g.HTTP == nil && g.Health == nil && len(g.External) == 0 {
+		return nil
+	}
+	rt := &gates.RuntimeFacts{}
+	p.runtime = rt
+	now := c.now()
+	opts := probe.Options{Resolve: c.Pipeline.Resolve, Getenv: c.getenv, Now: c.now}
+	since := gates.RunningSince(&p.facts)
+	if m := g.Metrics; m != nil && !since.IsZero() {
+		window := m.WindowOr(soakOf(p.to))
+		if !now.Before(since.Add(window)) {
+			rt.Metrics = c.observeMetrics(ctx, p, *m, window, now, opts)
+		}
+	}
+	if h := g.HTTP; h != nil && !since.IsZero() {
+		rt.HTTP = remembered(c, p.to.Name+"/http", p.plan.Source.SHA, now, h.IntervalOr(), func() *gates.HTTPFacts {
+			return probe.HTTP(ctx, *h, opts)
+		})
+	}
+	if g.Health != nil {
+		rt.Health = c.observeHealth(ctx, p)
+	}
+	if len(g.External) > 0 {
+		ext, err := c.observeExternal(ctx, p, g.External, now, opts)
+		if err != nil {
+			return err
+		}
+		rt.External = ext
+	}
+	return nil
+}
+
+// observeMetrics runs the metrics gate's queries at now, or returns the answers of the last
+// run for the same source commit while the gate's interval has not passed.
+func (c *Controller) observeMetrics(ctx context.Context, p *promotion, m config.MetricsGate, window time.Duration, now time.Time, opts probe.Options) *gates.MetricsFacts {
+	return remembered(c, p.to.Name+"/metrics", p.plan.Source.SHA, now, m.IntervalOr(), func() *gates.MetricsFacts {
+		vars := probe.Vars{
+			Pipeline: c.Pipeline.Metadata.Name, Env: p.from.Name, Target: p.to.Name,
+			Namespace: m.Namespace, SHA: p.plan.Source.SHA, Window: promDuration(window),
+		}
+		if vars.Namespace == "" && usesNamespace(m) {
+			ns, err := c.sourceNamespace(ctx, p)
+			if err != nil {
+				return &gates.MetricsFacts{At: now, Window: window, Err: &gates.ProbeError{Kind: gates.ProbeRefused, Message: err.Error()}}
+			}
+			vars.Namespace = ns
+		}
+		return probe.Metrics(ctx, m, vars, window, now, opts)
+	})
+}
+
+// remembered returns the fact kept under name when it is about key and younger than interval,
+// else what get returns, which it keeps.
+func remembered[T any](c *Controller, name, key string, now time.Time, interval time.Duration, get func() *T) *T {
+	c.mu.Lock()
+	o, ok := c.observed[name]
+	c.mu.Unlock()
+	if ok && o.key == key && now.Sub(o.at) < interval && !now.Before(o.at) {
+		if f, ok := o.facts.(*T); ok {
+			return f
+		}
+	}
+	f := get()
+	c.mu.Lock()
+	if c.observed == nil {
+		c.observed = map[string]observation{}
+	}
+	c.observed[name] = observation{key: key, at: now, facts: f}
+	c.mu.Unlock()
+	return f
+}
+
+// usesNamespace says whether any of the gate's queries reads {{.Namespace}}.
+func usesNamespace(m config.MetricsGate) bool {
+	for _, q := range m.Queries {
+		if strings.Contains(q.Query, ".Namespace") {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceNamespace is the one namespace the source environment's rendering puts objects in.
+func (c *Controller) sourceNamespace(ctx context.Context, p *promotion) (string, error) {
+	objs, err := renderTree(ctx, c.Mirror, p.plan.Source.SHA, p.from)
+	if err != nil {
+		return "", err
+	}
+	return onlyNamespace(objs, p.from.Name, p.to.Name)
+}
+
+func onlyNamespace(objs render.Objects, from, to string) (string, error) {
+	var namespaces []string
+	for _, o := range objs {
+		if ns := o.Namespace(); ns != "" && !slices.Contains(namespaces, ns) {
+			namespaces = append(namespaces, ns)
+		}
+	}
+	switch len(namespaces) {
+	case 1:
+		return namespaces[0], nil
+	case 0:
+		return "", fmt.Errorf("the queries use {{.Namespace}} but %s renders no namespaced object; set gates.metrics.namespace on environment %s", from, to)
+	}
+	slices.Sort(namespaces)
+	return "", fmt.Errorf("the queries use {{.Namespace}} but %s renders objects in %d namespaces (%s); set gates.metrics.namespace on environment %s to the one to watch",
+		from, len(namespaces), strings.Join(namespaces, ", "), to)
+}
+
+// promDuration writes d as a PromQL duration in its largest whole unit ("10m", "90s", "2h").
+func promDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0s"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
+}
+
+// soakOf is the environment's soak duration (0 without a soak gate): the metrics gate's
+// default window.
+func soakOf(env config.Environment) time.Duration {
+	if s := env.Gates.Soak; s != nil {
+		return s.Duration.Duration
+	}
+	return 0
+}
+
+// observeHealth reads the kstatus of the source environment's applied objects in its cluster.
+func (c *Controller) observeHealth(ctx context.Context, p *promotion) *gates.HealthFacts {
+	facts := &gates.HealthFacts{}
+	if c.Clusters == nil || p.from.Cluster == nil {
+		facts.Unreachable = "this agent has no access to " + p.from.Name + "'s cluster"
+		return facts
+	}
+	cluster, err := c.Clusters(ctx, p.from)
+	if err != nil {
+		facts.Unreachable = err.Error()
+		return facts
+	}
+	report, err := deploy.Health(ctx, cluster, c.applyOptions(p.from, "", false))
+	if err != nil {
+		facts.Unreachable = err.Error()
+		return facts
+	}
+	facts.Revision = report.Revision
+	for _, o := range report.Objects {
+		facts.Objects = append(facts.Objects, gates.ObjectHealth{
+			Object:  gates.ObjectRef{APIVersion: o.Entry.APIVersion, Kind: o.Entry.Kind, Namespace: o.Entry.Namespace, Name: o.Entry.Name},
+			Status:  gates.HealthStatus(o.Status),
+			Message: o.Message,
+		})
+	}
+	return facts
+}
+
+// observeExternal asks each external gate's service about the promotion commit. A verdict the
+// service already gave (pass or fail) is the commit status stagegate/<gate> on the promotion
+// commit: the service posted it, or the agent did with the service's answer. Otherwise the
+// agent POSTs the promotion context, at most as often as the last answer's retry time allows.
+func (c *Controller) observeExternal(ctx context.Context, p *promotion, gs []config.ExternalGate, now time.Time, opts probe.Options) (map[string]*gates.ExternalFacts, error) {
+	statuses, err := c.Forge.Statuses(ctx, p.sha)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*gates.ExternalFacts, len(gs))
+	for _, g := range gs {
+		if s, ok := latestStatus(statuses, StatusContextPrefix+g.Name); ok && (s.State == gitsource.StatusSuccess || s.State == gitsource.StatusFailure) {
+			verdict := gates.Pass
+			if s.State == gitsource.StatusFailure {
+				verdict = gates.Fail
+			}
+			out[g.Name] = &gates.ExternalFacts{Verdict: verdict, Summary: s.Description, From: "status"}
+			continue
+		}
+		name := p.to.Name + "/external/" + g.Name
+		c.mu.Lock()
+		last, ok := c.observed[name]
+		c.mu.Unlock()
+		if f, isFacts := last.facts.(*gates.ExternalFacts); ok && isFacts && last.key == p.sha && now.Before(externalRetry(f, last.at)) {
+			out[g.Name] = f
+			continue
+		}
+		f := probe.External(ctx, g, c.externalContext(p, g.Name), opts)
+		c.mu.Lock()
+		if c.observed == nil {
+			c.observed = map[string]observation{}
+		}
+		c.observed[name] = observation{key: p.sha, at: now, facts: f}
+		c.mu.Unlock()
+		out[g.Name] = f
+	}
+	return out, nil
+}
+
+// externalRetry is when to ask an external service again after it answered f at at: at its
+// retry time, or a minute after an answer that named none.
+func externalRetry(f *gates.ExternalFacts, at time.Time) time.Time {
+	if !f.RetryAfter.IsZero() {
+		return f.RetryAfter
+	}
+	return at.Add(time.Minute)
+}
+
+func latestStatus(statuses []gitsource.Status, context string) (gitsource.Status, bool) {
+	var out gitsource.Status
+	found := false
+	for _, s := range statuses {
+		if s.Context == context && s.Kind == gitsource.CommitStatus && (!found || s.Updated.After(out.Updated)) {
+			out, found = s, true
+		}
+	}
+	return out, found
+}
+
+// externalContext is the promotion context an external gate receives.
+func (c *Controller) externalContext(p *promotion, gate string) probe.Promotion {
+	pr := probe.Promotion{
+		Gate: gate, Pipeline: c.Pipeline.Metadata.Name,
+		Source:          probe.Ref{Environment: p.from.Name, Branch: p.from.Branch, SHA: p.plan.Source.SHA},
+		Target:          probe.Ref{Environment: p.to.Name, Branch: p.to.Branch, SHA: p.plan.Target.SHA},
+		PromotionCommit: p.sha, RenderedDigest: p.plan.ProposedDigest,
+		Images: images(p.plan.Proposed),
+	}
+	if r := p.request; r != nil {
+		pr.Request = &probe.Request{Number: r.Number, URL: r.URL}
+	}
+	return pr
+}
+
+// images lists the container images of the rendered objects' pod templates, sorted, each once.
+func images(objs render.Objects) []string {
+	out := []string{}
+	for _, o := range objs {
+		spec, path, ok := gates.PodSpec(o)
+		if !ok {
+			continue
+		}
+		for _, ct := range gates.Containers(spec, path) {
+			if image, _ := ct.Map["image"].(string); image != "" && !slices.Contains(out, image) {
+				out = append(out, image)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *Controller) getenv(name string) string {
+	if c.Getenv == nil {
+		return os.Getenv(name)
+	}
+	return c.Getenv(name)
+}
