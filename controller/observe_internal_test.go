@@ -1,0 +1,98 @@
+package controller
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stagegate-dev/stagegate/gates"
+	"github.com/stagegate-dev/stagegate/gates/gatestest"
+	"github.com/stagegate-dev/stagegate/render"
+)
+
+func TestPromDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		10 * time.Minute: "10m", 90 * time.Second: "90s", 2 * time.Hour: "2h",
+		90 * time.Minute: "90m", 1500 * time.Millisecond: "1500ms", 0: "0s",
+	} {
+		if got := promDuration(d); got != want {
+			t.Errorf("promDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+const twoNamespaces = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b, namespace: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop-canary}
+spec:
+  template:
+    spec:
+      initContainers: [{name: init, image: busybox:1.36}]
+      containers: [{name: web, image: ghcr.io/acme/web:1.2}, {name: proxy, image: busybox:1.36}]
+`
+
+func TestOnlyNamespace(t *testing.T) {
+	objs, err := gatestest.Parse("x.yaml", []byte(twoNamespaces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onlyNamespace(objs, "prod-canary", "prod"); err == nil || !strings.Contains(err.Error(), "shop, shop-canary") || !strings.Contains(err.Error(), "gates.metrics.namespace") {
+		t.Errorf("two namespaces: err = %v, want one naming both and the option to set", err)
+	}
+	var shop, cluster render.Objects
+	for _, o := range objs {
+		switch {
+		case o.Kind() == "Namespace":
+			cluster = append(cluster, o)
+			shop = append(shop, o)
+		case o.Namespace() == "shop":
+			shop = append(shop, o)
+		}
+	}
+	if ns, err := onlyNamespace(shop, "prod-canary", "prod"); err != nil || ns != "shop" {
+		t.Errorf("one namespace: %q, %v; want shop", ns, err)
+	}
+	if _, err := onlyNamespace(cluster, "prod-canary", "prod"); err == nil {
+		t.Error("no namespaced object: want an error")
+	}
+}
+
+func TestImagesAreSortedOnce(t *testing.T) {
+	objs, err := gatestest.Parse("x.yaml", []byte(twoNamespaces))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := images(objs), []string{"busybox:1.36", "ghcr.io/acme/web:1.2"}; !slices.Equal(got, want) {
+		t.Errorf("images = %q, want %q", got, want)
+	}
+}
+
+func TestRememberedKeepsFactsForTheInterval(t *testing.T) {
+	c := &Controller{}
+	calls := 0
+	get := func() *gates.HTTPFacts { calls++; return &gates.HTTPFacts{} }
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	a := remembered(c, "prod/http", "sha1", t0, time.Minute, get)
+	b := remembered(c, "prod/http", "sha1", t0.Add(30*time.Second), time.Minute, get)
+	if calls != 1 || a != b {
+		t.Errorf("within the interval: %d calls, want 1 and the same facts", calls)
+	}
+	remembered(c, "prod/http", "sha1", t0.Add(time.Minute), time.Minute, get)
+	remembered(c, "prod/http", "sha2", t0.Add(61*time.Second), time.Minute, get)
+	if calls != 3 {
+		t.Errorf("after the interval and for a new source commit: %d calls, want 3", calls)
+	}
+}
