@@ -520,12 +520,15 @@ func (e *ImmutableFieldError) Error() string {
 		e.Object, strings.Join(e.Fields, ", "), AnnotationRecreate)
 }
 
-// UnreachableError is an apply cut short because the API server stopped answering (connection
-// refused or reset, timeouts, 503, 429). It is transient: back off and apply again; the apply
+// UnreachableError is an apply (or, with Op, a read such as Health) cut short because the API
+// server stopped answering (connection refused or reset, timeouts, 503, 429). It is transient: back off and apply again; the apply
 // is idempotent, so the next one converges. Nothing was pruned, and the inventory lists only
 // objects that were applied.
 type UnreachableError struct {
 	Server string
+	// Op is what the API server's silence cut short when it was not an apply ("while reading
+	// the health of environment dev"); "" for an apply, whose counts follow.
+	Op string
 	// Applied and NotApplied count the objects confirmed applied and those failed or skipped;
 	// the result says which are which. A failed object's request may have reached the server
 	// before the connection broke.
@@ -534,6 +537,9 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
+	if e.Op != "" {
+		return fmt.Sprintf("API server %s unreachable %s: %v; this is transient: ask again later", e.Server, e.Op, e.Err)
+	}
 	return fmt.Sprintf("API server %s unreachable during the apply (%d objects applied, %d not): %v; this is transient: retry the apply, which converges",
 		e.Server, e.Applied, e.NotApplied, e.Err)
 }

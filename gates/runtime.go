@@ -158,6 +158,9 @@ type HTTPSample struct {
 
 // HealthFacts are the source cluster's workloads' health, from its inventory.
 type HealthFacts struct {
+	// Source is the name of the environment the facts are about, the one promoted from
+	// (deploy.HealthReport.Env); "" when unknown, and the gate names the source branch instead.
+	Source string
 	// Unreachable says why the source's cluster could not be asked ("" when it answered).
 	Unreachable string
 	// Revision the source's inventory records as last applied completely ("" when none).
