@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -56,7 +57,11 @@ func (c *Controller) observe(ctx context.Context, p *promotion) error {
 		})
 	}
 	if g.Health != nil {
-		rt.Health = c.observeHealth(ctx, p)
+		h, err := c.observeHealth(ctx, p)
+		if err != nil {
+			return err
+		}
+		rt.Health = h
 	}
 	if len(g.External) > 0 {
 		ext, err := c.observeExternal(ctx, p, g.External, now, opts)
@@ -170,21 +175,25 @@ func soakOf(env config.Environment) time.Duration {
 }
 
 // observeHealth reads the kstatus of the source environment's applied objects in its cluster.
-func (c *Controller) observeHealth(ctx context.Context, p *promotion) *gates.HealthFacts {
-	facts := &gates.HealthFacts{}
+func (c *Controller) observeHealth(ctx context.Context, p *promotion) (*gates.HealthFacts, error) {
+	facts := &gates.HealthFacts{Source: p.from.Name}
 	if c.Clusters == nil || p.from.Cluster == nil {
 		facts.Unreachable = "this agent has no access to " + p.from.Name + "'s cluster"
-		return facts
+		return facts, nil
 	}
 	cluster, err := c.Clusters(ctx, p.from)
 	if err != nil {
 		facts.Unreachable = err.Error()
-		return facts
+		return facts, nil
 	}
 	report, err := deploy.Health(ctx, cluster, c.applyOptions(p.from, "", false))
-	if err != nil {
+	var unreachable *deploy.UnreachableError
+	switch {
+	case errors.As(err, &unreachable):
 		facts.Unreachable = err.Error()
-		return facts
+		return facts, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading the health of %s: %w", p.from.Name, err)
 	}
 	facts.Revision = report.Revision
 	for _, o := range report.Objects {
@@ -194,7 +203,7 @@ func (c *Controller) observeHealth(ctx context.Context, p *promotion) *gates.Hea
 			Message: o.Message,
 		})
 	}
-	return facts
+	return facts, nil
 }
 
 // observeExternal asks each external gate's service about the promotion commit. A verdict the
