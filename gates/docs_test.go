@@ -20,6 +20,9 @@ spec:
     - name: dev
       branch: env/dev
       path: overlays/dev
+    - name: staging
+      branch: env/staging
+      path: overlays/staging
 `
 
 // TestDocsExamples loads every YAML example in docs/gates.md: gate blocks must decode strictly
