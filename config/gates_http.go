@@ -140,7 +140,9 @@ func (g HTTPGate) validate(path string) []error {
 				add(fmt.Sprintf("%s.status[%d]", p, j), "want an HTTP status code from 100 to 599, got %d", code)
 			}
 		}
-		if t.BodyMatch != "" {
+		if t.BodyMatch != "" && t.Method == http.MethodHead {
+			add(p+".bodyMatch", "a HEAD answer has no body to match; use method: GET or remove bodyMatch")
+		} else if t.BodyMatch != "" {
 			if _, err := regexp.Compile(t.BodyMatch); err != nil {
 				add(p+".bodyMatch", "not an RE2 regular expression (%v); see https://github.com/google/re2/wiki/Syntax", err)
 			}

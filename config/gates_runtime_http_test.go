@@ -128,6 +128,15 @@ func TestParseReportsHTTPAndExternalProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "a HEAD answer has no body to match",
+			yaml: validBase + `      gates:
+        http: {targets: [{name: home, url: "https://staging.example.com/", method: HEAD, bodyMatch: ok}]}
+`,
+			want: []string{
+				`stagegate.yaml:15: spec.environments[1].gates.http.targets[0].bodyMatch: a HEAD answer has no body to match; use method: GET or remove bodyMatch`,
+			},
+		},
+		{
 			name: "runtime gates are refused on the first environment",
 			yaml: pipelineYAML("shop", `
   repo: {url: https://github.com/acme/shop-deploy.git, tokenEnv: GITHUB_TOKEN}

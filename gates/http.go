@@ -87,18 +87,37 @@ func (g httpGate) Evaluate(in Input) Result {
 	r := Result{Outcome: Pass, Findings: findings, Observed: observed}
 	if len(findings) > 0 {
 		r.Outcome = Fail
-		// Findings are sorted by check before they are shown; the summary names the first in
-		// target order, the one a reader of the config meets first.
-		r.Summary = findings[0].Message
-		if len(findings) > 1 {
-			r.Summary += fmt.Sprintf(" (and %d more)", len(findings)-1)
-		}
+		r.Summary = g.failure(findings)
 		return r
 	}
 	// No latencies or counts that change from one round to the next: the summary stays the
 	// same while the verdict does (the observations carry the values).
 	r.Summary = fmt.Sprintf("%s answered as expected, %s each", plural(len(g.c.Targets), "target"), plural(g.c.RequestsOr(), "request"))
 	return r
+}
+
+// failure is the summary of a failed round: the first finding in target order (the one a reader
+// of the config meets first) that still fails the gate once the environment's overrides apply,
+// and how many more there are. Evaluate keeps it, so it must not name a finding turned off.
+func (g httpGate) failure(findings []Finding) string {
+	var shown []Finding
+	for _, f := range findings {
+		if g.c.Severity[f.Check] != config.SeverityOff {
+			shown = append(shown, f)
+		}
+	}
+	if len(shown) == 0 {
+		return ""
+	}
+	first := slices.IndexFunc(shown, func(f Finding) bool {
+		sev, ok := g.c.Severity[f.Check]
+		return !ok || sev == config.SeverityError
+	})
+	s := shown[max(first, 0)].Message
+	if len(shown) > 1 {
+		s += fmt.Sprintf(" (and %d more)", len(shown)-1)
+	}
+	return s
 }
 
 // judgeTarget judges one target's samples.

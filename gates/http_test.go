@@ -167,3 +167,32 @@ func TestHTTPChecksDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPGateSummaryHonoursOverrides: the summary Evaluate keeps never names a finding the
+// environment turned off, and names an error before a downgraded one.
+func TestHTTPGateSummaryHonoursOverrides(t *testing.T) {
+	facts := &RuntimeFacts{HTTP: &HTTPFacts{At: forgeNow, Targets: []HTTPTargetFacts{
+		{Name: "a", Samples: []HTTPSample{{Status: 503, Latency: 900 * time.Millisecond}}},
+		{Name: "b", Samples: []HTTPSample{{Status: 404, Latency: time.Millisecond}}},
+	}}}
+	targets := []config.HTTPTarget{{Name: "a", URL: "https://a.example.com/", P95: config.Duration{Duration: 100 * time.Millisecond}}, {Name: "b", URL: "https://b.example.com/"}}
+	for _, tc := range []struct {
+		overrides map[string]config.Severity
+		want      Outcome
+		summary   string
+	}{
+		{nil, Fail, "a: 1 of 1 answers were 503, want 200 (and 2 more)"},
+		{map[string]config.Severity{"http/status": config.SeverityOff}, Fail, "a: p95 900ms > 100ms budget (1 answer)"},
+		{map[string]config.Severity{"http/status": config.SeverityWarning}, Fail, "a: p95 900ms > 100ms budget (1 answer) (and 2 more)"},
+		{map[string]config.Severity{"http/status": config.SeverityOff, "http/latency": config.SeverityWarning}, Pass, "a: p95 900ms > 100ms budget (1 answer); 1 warning"},
+	} {
+		s, err := For(config.Environment{Name: "prod", Gates: config.Gates{HTTP: &config.HTTPGate{GateCommon: config.GateCommon{Severity: tc.overrides}, Targets: targets}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.Evaluate(Input{Now: forgeNow, Forge: &ForgeFacts{SourceSHA: "abc"}, Runtime: facts})[0]
+		if r.Outcome != tc.want || r.Summary != tc.summary {
+			t.Errorf("with %v: got %s %q, want %s %q", tc.overrides, r.Outcome, r.Summary, tc.want, tc.summary)
+		}
+	}
+}
