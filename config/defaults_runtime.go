@@ -20,11 +20,3 @@ func (g MetricsGate) IntervalOr() time.Duration {
 	}
 	return time.Minute
 }
-
-// IntervalOr is how often the http gate sends its requests again: interval, else 5m.
-func (g HTTPGate) IntervalOr() time.Duration {
-	if g.Interval.Duration > 0 {
-		return g.Interval.Duration
-	}
-	return 5 * time.Minute
-}

@@ -227,7 +227,7 @@ func (g Gates) validate(path string) []error {
 	}
 	errs = append(errs, g.validateForge(path, severity)...)
 	g.validateCluster(severityAt)
-	errs = append(errs, g.validateRuntime(path, severity)...)
+	errs = append(errs, g.validateRuntime(path, severityAt)...)
 	return errs
 }
 

@@ -1,5 +1,13 @@
 package config
 
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+)
+
 // HTTPGate sends a bounded number of synthetic requests to configured URLs of the source
 // environment and checks their status, body and latency.
 type HTTPGate struct {
@@ -39,7 +47,143 @@ type HTTPTarget struct {
 	P95 Duration `json:"p95,omitzero"`
 }
 
+// Defaults of the http gate.
+const (
+	DefaultHTTPRequests = 10
+	MaxHTTPRequests     = 100
+	DefaultHTTPTimeout  = 10 * time.Second
+	DefaultHTTPInterval = 5 * time.Minute
+)
+
+// RequestsOr is the number of requests sent to each target: Requests, or 10 when unset.
+func (g HTTPGate) RequestsOr() int {
+	if g.Requests <= 0 {
+		return DefaultHTTPRequests
+	}
+	return g.Requests
+}
+
+// TimeoutOr is the timeout of one request: Timeout, or 10s when unset.
+func (g HTTPGate) TimeoutOr() time.Duration {
+	if g.Timeout.Duration <= 0 {
+		return DefaultHTTPTimeout
+	}
+	return g.Timeout.Duration
+}
+
+// IntervalOr is how often the requests are sent again: Interval, or 5m when unset.
+func (g HTTPGate) IntervalOr() time.Duration {
+	if g.Interval.Duration <= 0 {
+		return DefaultHTTPInterval
+	}
+	return g.Interval.Duration
+}
+
+// MethodOr is the target's method: Method, or GET when unset.
+func (t HTTPTarget) MethodOr() string {
+	if t.Method == "" {
+		return http.MethodGet
+	}
+	return t.Method
+}
+
+// StatusOr is the status codes the target's answers may have: Status, or [200] when unset.
+func (t HTTPTarget) StatusOr() []int {
+	if len(t.Status) == 0 {
+		return []int{http.StatusOK}
+	}
+	return t.Status
+}
+
 // validate checks the http gate's options; path is its config path.
 func (g HTTPGate) validate(path string) []error {
-	return nil
+	var errs []error
+	add := func(p, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", p, fmt.Sprintf(format, args...)))
+	}
+	if len(g.Targets) == 0 {
+		add(path+".targets", "want at least one target, like [{name: home, url: \"https://staging.example.com/healthz\"}]")
+	}
+	seen := map[string]int{}
+	for i, t := range g.Targets {
+		p := fmt.Sprintf("%s.targets[%d]", path, i)
+		switch {
+		case t.Name == "":
+			add(p+".name", "required; a DNS label naming the target in reports, like \"checkout\"")
+		case !dnsLabel.MatchString(t.Name) || len(t.Name) > 63:
+			add(p+".name", "want a DNS label (lowercase letters, digits, '-'), got %q", t.Name)
+		default:
+			if j, dup := seen[t.Name]; dup {
+				add(p+".name", "%q is also the name of targets[%d]; give each target its own name", t.Name, j)
+			}
+			seen[t.Name] = i
+		}
+		if msg := checkProbeURL(t.URL); msg != "" {
+			add(p+".url", "%s", msg)
+		}
+		switch t.Method {
+		case "", http.MethodGet, http.MethodHead:
+			if t.Body != "" {
+				add(p+".body", "only a POST sends a body; set method: POST or remove body")
+			}
+		case http.MethodPost:
+		default:
+			add(p+".method", "want GET, HEAD or POST, got %q", t.Method)
+		}
+		for name := range t.Headers {
+			if !headerName.MatchString(name) {
+				add(p+".headers", "%q is not a header name; use letters, digits and '-', like X-Canary", name)
+			}
+		}
+		for j, code := range t.Status {
+			if code < 100 || code > 599 {
+				add(fmt.Sprintf("%s.status[%d]", p, j), "want an HTTP status code from 100 to 599, got %d", code)
+			}
+		}
+		if t.BodyMatch != "" && t.Method == http.MethodHead {
+			add(p+".bodyMatch", "a HEAD answer has no body to match; use method: GET or remove bodyMatch")
+		} else if t.BodyMatch != "" {
+			if _, err := regexp.Compile(t.BodyMatch); err != nil {
+				add(p+".bodyMatch", "not an RE2 regular expression (%v); see https://github.com/google/re2/wiki/Syntax", err)
+			}
+		}
+		if t.P95.Duration < 0 {
+			add(p+".p95", "want a latency budget above 0, like \"300ms\", got %s", fmtDuration(t.P95.Duration))
+		}
+	}
+	if g.Requests < 0 || g.Requests > MaxHTTPRequests {
+		add(path+".requests", "want 1 to %d requests per target, got %d; leave it out for the default %d", MaxHTTPRequests, g.Requests, DefaultHTTPRequests)
+	}
+	if g.Timeout.Duration < 0 {
+		add(path+".timeout", "%s is negative; leave it out for the default %s", fmtDuration(g.Timeout.Duration), fmtDuration(DefaultHTTPTimeout))
+	}
+	if g.Interval.Duration < 0 {
+		add(path+".interval", "%s is negative; leave it out for the default %s", fmtDuration(g.Interval.Duration), fmtDuration(DefaultHTTPInterval))
+	}
+	return errs
+}
+
+// headerName is an HTTP field name: an RFC 9110 token.
+var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// checkProbeURL checks a URL the agent sends requests to and says what is wrong ("" when
+// nothing is). Credentials in it are refused: they would be logged and shown in reports.
+func checkProbeURL(s string) string {
+	if s == "" {
+		return "required; an absolute http:// or https:// URL"
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "not a URL; write an absolute http:// or https:// URL"
+	case u.Scheme == "":
+		return "not an absolute URL; write one like https://staging.example.com/healthz"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Sprintf("want an http:// or https:// URL, got scheme %q", u.Scheme)
+	case u.Host == "":
+		return "the URL has no host; write an absolute URL like https://staging.example.com/healthz"
+	case u.User != nil:
+		return "credentials in the URL are not allowed; send them in headers or keep them out of the config"
+	}
+	return ""
 }

@@ -9,7 +9,10 @@ package config
 // gates_http.go, gates_health.go, gates_external.go.
 
 // validateRuntime checks the options of the runtime gates; path is the gates block's path.
-func (g Gates) validateRuntime(path string, severity func(gate string, c GateCommon)) []error {
+// severityAt checks the overrides of the gate named gate at the config key key: an external
+// gate's overrides sit under external[i] but name its checks <name>/<id>.
+func (g Gates) validateRuntime(path string, severityAt func(key, gate string, c GateCommon)) []error {
+	severity := func(gate string, c GateCommon) { severityAt(gate, gate, c) }
 	var errs []error
 	if m := g.Metrics; m != nil {
 		severity("metrics", m.GateCommon)
@@ -22,7 +25,7 @@ func (g Gates) validateRuntime(path string, severity func(gate string, c GateCom
 	if h := g.Health; h != nil {
 		severity("health", h.GateCommon)
 	}
-	errs = append(errs, validateExternal(g.External, path+".external", severity)...)
+	errs = append(errs, validateExternal(g.External, path+".external", severityAt)...)
 	return errs
 }
 

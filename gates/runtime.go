@@ -203,6 +203,9 @@ type ExternalFacts struct {
 	// From says where the verdict came from: "response" (the answer to the POST) or "status"
 	// (a commit status stagegate/<gate> on the promotion commit).
 	From string
+	// URL is where the service shows the details of its verdict ("" when it gave none): the
+	// commit status links to it.
+	URL string
 	// Err is why the service could not be asked or its answer not read.
 	Err *ProbeError
 }

@@ -1,6 +1,10 @@
 package probe
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
 	"os"
 	"time"
 )
@@ -13,7 +17,9 @@ type Options struct {
 	Resolve func(string) string
 	// Getenv reads bearerTokenEnv and secretEnv. Default os.Getenv.
 	Getenv func(string) string
-	// Now is the clock retry times count from. Default time.Now.
+	// Now is the clock that stamps what the probes send and saw (HTTPFacts.At, an external
+	// gate's sentAt) and that a retryAfter counts from. Default time.Now. Latencies are measured
+	// with the monotonic clock whatever Now is.
 	Now func() time.Time
 }
 
@@ -29,4 +35,39 @@ func (o Options) getenv(name string) string {
 		return os.Getenv(name)
 	}
 	return o.Getenv(name)
+}
+
+func (o Options) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+// maxBody is how much of an answer's body a probe reads.
+const maxBody = 1 << 20
+
+// clientFor is an HTTP client for the configured URLs only: it trusts the system's
+// certificate authorities and those in caFile (a config path, resolved), and never follows a
+// redirect, so a request goes nowhere but the configured URL and a 3xx is the answer.
+func (o Options) clientFor(caFile string) (*http.Client, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(o.resolve(caFile))
+		if err != nil {
+			return nil, fmt.Errorf("read caFile: %w; point caFile at a PEM file of certificate authorities", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("caFile %s holds no PEM certificate; point caFile at a PEM file of certificate authorities", caFile)
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
 }
