@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -249,8 +250,9 @@ func badness(c config.Condition, x float64) float64 {
 	return 0 // !=: the first value that equals the threshold
 }
 
-// value writes the worst value with three significant digits, or more where three would read
-// as meeting the condition when it does not (0.0100004 is not < 0.01), or the reverse.
+// value writes the worst value with three significant digits, or more where three would put it
+// on the other side of the threshold, or on it (0.0100004 is not "0.01", which reads as < 0.01
+// failing for no reason).
 func (v queryVerdict) value() string {
 	return formatValue(v.worst, v.cond)
 }
@@ -261,7 +263,7 @@ func formatValue(x float64, c config.Condition) string {
 	}
 	for prec := 3; prec < 17; prec++ {
 		s := strconv.FormatFloat(x, 'g', prec, 64)
-		if r, err := strconv.ParseFloat(s, 64); err == nil && c.Holds(r) == c.Holds(x) {
+		if r, err := strconv.ParseFloat(s, 64); err == nil && cmp.Compare(r, c.Threshold) == cmp.Compare(x, c.Threshold) {
 			return s
 		}
 	}
