@@ -20,9 +20,13 @@ spec:
     - name: dev
       branch: env/dev
       path: overlays/dev
+    - name: staging
+      branch: env/staging
+      path: overlays/staging
 `
 
-// TestDocsExamples loads every YAML example in docs/gates.md: gate blocks must decode strictly
+// TestDocsExamples loads every YAML example in docs/gates.md, on staging (the runtime gates
+// are refused on the first environment): gate blocks must decode strictly
 // into the config and compile, manifests must decode and their waivers must have reasons.
 func TestDocsExamples(t *testing.T) {
 	doc, err := os.ReadFile("../docs/gates.md")
@@ -73,7 +77,7 @@ func TestDocsListEveryCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, group := range [][]Check{schemaChecks, apisChecks, resourcesChecks, waiverChecks} {
+	for _, group := range [][]Check{schemaChecks, apisChecks, resourcesChecks, waiverChecks, metricsChecks} {
 		for _, c := range group {
 			if !strings.Contains(string(doc), "\n### "+c.ID+"\n") {
 				t.Errorf("docs/gates.md has no section \"### %s\"", c.ID)
