@@ -260,3 +260,21 @@ func sortedCopy(s []string) []string {
 	}
 	return out
 }
+
+// FuzzParseCondition holds ParseCondition to what it promises: a condition it accepts writes
+// itself back as text it reads the same way.
+func FuzzParseCondition(f *testing.F) {
+	for _, s := range []string{"< 0.01", ">=0.99", "== 0", "!= 1e3", "< +Inf", "<= -0", "<", "=< 1", "< 0x1p-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCondition(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseCondition(c.String())
+		if err != nil || back != c {
+			t.Errorf("ParseCondition(%q) = %+v, written %q, read back as %+v, %v", s, c, c.String(), back, err)
+		}
+	})
+}

@@ -112,6 +112,9 @@ func newPromAPI(p config.Prometheus, opts Options) (*promAPI, *gates.ProbeError)
 		return nil, &gates.ProbeError{Kind: gates.ProbeRefused, Message: "prometheus.url is not a URL; fix gates.metrics.prometheus.url"}
 	}
 	u.User = nil
+	// Messages name the server without the query string, which may hold a credential.
+	shown := *u
+	shown.RawQuery, shown.Fragment = "", ""
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if p.CAFile != "" {
 		pool, err := x509.SystemCertPool()
@@ -131,7 +134,7 @@ func newPromAPI(p config.Prometheus, opts Options) (*promAPI, *gates.ProbeError)
 	}
 	return &promAPI{
 		cfg: p, base: u, opts: opts,
-		where:  "prometheus at " + u.Redacted(),
+		where:  "prometheus at " + shown.String(),
 		client: &http.Client{Transport: transport},
 	}, nil
 }
