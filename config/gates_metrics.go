@@ -211,6 +211,10 @@ func (g MetricsGate) validate(path string) []error {
 	add := func(p, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", p, fmt.Sprintf(format, args...)))
 	}
+	// A refused query has no answer: lowered, its finding would let the gate pass unanswered.
+	if sev, ok := g.Severity["metrics/query-failed"]; ok && sev != SeverityError {
+		add(path+".severity.metrics/query-failed", "cannot be lowered: the gate would pass on a query Prometheus refused; fix the query instead")
+	}
 	pp := path + ".prometheus"
 	p := g.Prometheus
 	// Messages never repeat the URL: it may hold credentials.

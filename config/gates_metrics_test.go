@@ -175,6 +175,11 @@ func TestParseReportsMetricsGateProblems(t *testing.T) {
 			},
 		},
 		{
+			name:    "metrics/query-failed cannot be lowered",
+			metrics: `{severity: {metrics/query-failed: warning}, prometheus: {url: "http://p:9090"}, queries: [{name: up, query: up, condition: "== 1"}]}`,
+			want:    []string{at + `.severity.metrics/query-failed: cannot be lowered: the gate would pass on a query Prometheus refused; fix the query instead`},
+		},
+		{
 			name:    "negative durations",
 			metrics: `{prometheus: {url: "http://p:9090", timeout: -1s}, window: -5m, interval: -1m, queries: [{name: up, query: up, condition: "== 1", range: true, step: -1s}]}`,
 			want: []string{

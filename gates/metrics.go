@@ -146,7 +146,16 @@ func (g metricsGate) Evaluate(in Input) Result {
 		if len(over) > 0 {
 			parts = append(parts, fmt.Sprintf("%s over %s from %s", strings.Join(over, ", "), roundDuration(window), sha))
 		}
-		return Result{Outcome: Fail, Summary: strings.Join(append(parts, refused...), "; "), Findings: findings, Observed: observed}
+		r := Result{Outcome: Fail, Summary: strings.Join(append(parts, refused...), "; "), Findings: findings, Observed: observed}
+		if len(refused) == 0 && len(waiting)+len(noData) > 0 {
+			// Broken thresholds while some query has no answer yet: said as Pending with error
+			// findings, which the set turns into Fail while they are errors, so that an override
+			// lowering metrics/threshold leaves the gate waiting for the other queries rather
+			// than passing without them. (metrics/query-failed cannot be lowered: see config.)
+			r.Outcome = Pending
+			r.RetryAfter = in.Now.Add(runtimeRetry)
+		}
+		return r
 	}
 	if len(waiting) > 0 {
 		r := g.probeFailed(waiting, in.Now)

@@ -134,12 +134,8 @@ func TestMetrics(t *testing.T) {
 			summary:  "prometheus refused query p95: bad_data: parse error; fix gates.metrics.queries[p95].query",
 			findings: []string{"metrics/query-failed: prometheus refused query p95: bad_data: parse error; fix gates.metrics.queries[p95].query"},
 			observed: []Observation{obs("error_rate", "0.002", "< 0.01", true)}},
-		{name: "a threshold broken while another query is down fails: waiting would not change it", forge: forge,
-			runtime: func() *RuntimeFacts {
-				rt := answers([]MetricSeries{series(nil, 0.5)}, nil)
-				rt.Metrics.Queries[1].Err = &ProbeError{Kind: ProbeTimeout, Message: "query p95 timed out"}
-				return rt
-			}(), want: Fail,
+		{name: "a threshold broken while another query is down is pending with its error finding, which the set fails", forge: forge,
+			runtime: brokenWhileDown(now), want: Pending, retry: now.Add(runtimeRetry),
 			summary:  "error_rate 0.5 not < 0.01 over 10m from abcdef0",
 			findings: []string{"metrics/threshold: error_rate = 0.5 not < 0.01 over 10m from abcdef0"},
 			observed: []Observation{obs("error_rate", "0.5", "< 0.01", false)}},
@@ -206,11 +202,57 @@ func TestMetricsSeverityOverridesNameItsChecks(t *testing.T) {
 		return config.Environment{Name: "prod", Gates: config.Gates{Metrics: &config.MetricsGate{
 			GateCommon: config.GateCommon{Severity: sev}, Queries: []config.MetricQuery{{Name: "up", Query: "up", Condition: "== 1"}}}}}
 	}
-	if _, err := For(gate(map[string]config.Severity{checkMetricsThreshold: Warning, checkMetricsQueryFailed: Warning})); err != nil {
+	if _, err := For(gate(map[string]config.Severity{checkMetricsThreshold: Warning})); err != nil {
 		t.Errorf("overriding the metrics checks: %v", err)
 	}
 	_, err := For(gate(map[string]config.Severity{"metrics/nope": Warning}))
 	if err == nil || !strings.Contains(err.Error(), "the metrics gate's checks are metrics/query-failed, metrics/threshold") {
 		t.Errorf("an unknown metrics check: %v; want it refused with the list of checks", err)
+	}
+}
+
+func brokenWhileDown(now time.Time) *RuntimeFacts {
+	return &RuntimeFacts{Metrics: &MetricsFacts{At: now, Queries: []QueryAnswer{
+		{Name: "error_rate", Series: []MetricSeries{{Values: []float64{0.5}}}},
+		{Name: "p95", Err: &ProbeError{Kind: ProbeTimeout, Message: "query p95 timed out"}},
+	}}}
+}
+
+// TestMetricsThresholdOverride: a broken threshold fails, and lowered to a warning it passes
+// only when every query answered; with a query unanswered the gate waits.
+func TestMetricsThresholdOverride(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	forge := &ForgeFacts{SourceSHA: "abcdef0123", SourceArrived: now.Add(-time.Hour)}
+	answered := &RuntimeFacts{Metrics: &MetricsFacts{At: now, Queries: []QueryAnswer{
+		{Name: "error_rate", Series: []MetricSeries{{Values: []float64{0.5}}}},
+		{Name: "p95", Series: []MetricSeries{{Values: []float64{0.1}}}},
+	}}}
+	for _, tc := range []struct {
+		name    string
+		sev     map[string]config.Severity
+		runtime *RuntimeFacts
+		want    Outcome
+	}{
+		{"broken, every query answered: fail", nil, answered, Fail},
+		{"broken, another query down: fail", nil, brokenWhileDown(now), Fail},
+		{"lowered to a warning, every query answered: pass", map[string]config.Severity{checkMetricsThreshold: Warning}, answered, Pass},
+		{"lowered to a warning, another query down: wait", map[string]config.Severity{checkMetricsThreshold: Warning}, brokenWhileDown(now), Pending},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := config.Environment{Name: "prod", Gates: config.Gates{Metrics: &config.MetricsGate{
+				GateCommon: config.GateCommon{Severity: tc.sev},
+				Queries: []config.MetricQuery{
+					{Name: "error_rate", Query: "e", Condition: "< 0.01"},
+					{Name: "p95", Query: "p", Condition: "< 0.3"},
+				}}}}
+			set, err := For(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := set.Evaluate(Input{Env: env, Forge: forge, Runtime: tc.runtime, Now: now})[0]
+			if r.Outcome != tc.want {
+				t.Errorf("%s %q; want %s", r.Outcome, r.Summary, tc.want)
+			}
+		})
 	}
 }
