@@ -240,6 +240,16 @@ func TestMetricsAgainstPrometheus(t *testing.T) {
 			t.Errorf("a missing CA file: %s %q; want fail", r.Outcome, r.Summary)
 		}
 	})
+
+	// Prometheus goes down: the same promotion waits, with the reason, and retries.
+	prom.Stop()
+	facts = query(t, g, probe.Options{})
+	if e := facts.Queries[0].Err; e == nil || e.Kind != gates.ProbeUnreachable || !strings.Contains(e.Message, "connection refused") {
+		t.Errorf("prometheus stopped: %+v; want unreachable, connection refused", e)
+	}
+	if r := judge(t, g, facts); r.Outcome != gates.Pending || r.RetryAfter.IsZero() || !strings.Contains(r.Summary, "did not answer query") {
+		t.Errorf("prometheus stopped: %s %q retry %v; want pending with the reason and a retry time", r.Outcome, r.Summary, r.RetryAfter)
+	}
 }
 
 func equalObs(a, b []gates.Observation) bool {
