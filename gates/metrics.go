@@ -65,7 +65,7 @@ func (g metricsGate) Evaluate(in Input) Result {
 			Summary: fmt.Sprintf("waiting until %s for %s of metrics from %s %s since %s",
 				end.UTC().Format(time.RFC3339), roundDuration(window), sha, since, start.UTC().Format(time.RFC3339))}
 	}
-	m := (*MetricsFacts)(nil)
+	var m *MetricsFacts
 	if in.Runtime != nil {
 		m = in.Runtime.Metrics
 	}
