@@ -76,10 +76,10 @@ func (c *Controller) observe(ctx context.Context, p *promotion) error {
 // observeMetrics runs the metrics gate's queries at now, or returns the answers of the last
 // run for the same source commit while the gate's interval has not passed.
 func (c *Controller) observeMetrics(ctx context.Context, p *promotion, m config.MetricsGate, window time.Duration, now time.Time, opts probe.Options) *gates.MetricsFacts {
-	return remembered(c, p.to.Name+"/metrics", p.plan.Source.SHA, now, m.IntervalOr(), func() *gates.MetricsFacts {
+	return remembered(c, p.to.Name+"/metrics", p.plan.Source.SHA, now, m.IntervalOrDefault(), func() *gates.MetricsFacts {
 		vars := probe.Vars{
 			Pipeline: c.Pipeline.Metadata.Name, Env: p.from.Name, Target: p.to.Name,
-			Namespace: m.Namespace, SHA: p.plan.Source.SHA, Window: promDuration(window),
+			Namespace: m.Namespace, SHA: p.plan.Source.SHA, Window: probe.PromDuration(window),
 		}
 		if vars.Namespace == "" && usesNamespace(m) {
 			ns, err := c.sourceNamespace(ctx, p)
@@ -148,21 +148,6 @@ func onlyNamespace(objs render.Objects, from, to string) (string, error) {
 	slices.Sort(namespaces)
 	return "", fmt.Errorf("the queries use {{.Namespace}} but %s renders objects in %d namespaces (%s); set gates.metrics.namespace on environment %s to the one to watch",
 		from, len(namespaces), strings.Join(namespaces, ", "), to)
-}
-
-// promDuration writes d as a PromQL duration in its largest whole unit ("10m", "90s", "2h").
-func promDuration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	case d%time.Second == 0:
-		return fmt.Sprintf("%ds", d/time.Second)
-	}
-	return fmt.Sprintf("%dms", d/time.Millisecond)
 }
 
 // soakOf is the environment's soak duration (0 without a soak gate): the metrics gate's

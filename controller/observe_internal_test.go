@@ -11,17 +11,6 @@ import (
 	"github.com/stagegate-dev/stagegate/render"
 )
 
-func TestPromDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		10 * time.Minute: "10m", 90 * time.Second: "90s", 2 * time.Hour: "2h",
-		90 * time.Minute: "90m", 1500 * time.Millisecond: "1500ms", 0: "0s",
-	} {
-		if got := promDuration(d); got != want {
-			t.Errorf("promDuration(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 const twoNamespaces = `apiVersion: v1
 kind: ConfigMap
 metadata: {name: a, namespace: shop}

@@ -78,7 +78,7 @@ func TestDocsListEveryCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, group := range [][]Check{schemaChecks, apisChecks, resourcesChecks, waiverChecks, healthChecks} {
+	for _, group := range [][]Check{schemaChecks, apisChecks, resourcesChecks, waiverChecks, healthChecks, metricsChecks} {
 		for _, c := range group {
 			if !strings.Contains(string(doc), "\n### "+c.ID+"\n") {
 				t.Errorf("docs/gates.md has no section \"### %s\"", c.ID)

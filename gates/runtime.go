@@ -214,13 +214,11 @@ type ExternalFacts struct {
 // counts it: the commit's stagegate/deploy success when the source has a cluster, otherwise
 // when the commit reached its branch. Zero when it does not run it yet (or f is nil).
 func RunningSince(f *ForgeFacts) time.Time {
-	switch {
-	case f == nil:
+	if f == nil {
 		return time.Time{}
-	case f.SourceHasCluster:
-		return f.SourceDeployed
 	}
-	return f.SourceArrived
+	start, _, _ := runningSince(f)
+	return start
 }
 
 // String writes the observation as a trailer and a table read it: "error_rate=0.0021 < 0.01".

@@ -27,19 +27,9 @@ func (g soakGate) Evaluate(in Input) Result {
 	if f == nil {
 		return Result{Outcome: Pending, Summary: "the source's deploy time is not available here; the agent gathers it for a promotion"}
 	}
-	source := branchOr(f.SourceBranch, "the source")
-	var start time.Time
-	var since string
-	switch {
-	case f.SourceHasCluster && f.SourceDeployed.IsZero():
-		// No RetryAfter: the deploy status arrives with the agent's next cycle or a webhook.
-		return Result{Outcome: Pending, Summary: fmt.Sprintf("%s is not deployed from %s yet", short(f.SourceSHA), source)}
-	case f.SourceHasCluster:
-		start, since = f.SourceDeployed, "deployed"
-	case f.SourceArrived.IsZero():
-		return Result{Outcome: Pending, Summary: fmt.Sprintf("when %s reached %s is not known yet", short(f.SourceSHA), source)}
-	default:
-		start, since = f.SourceArrived, "on "+source
+	start, since, wait := runningSince(f)
+	if wait != nil {
+		return *wait
 	}
 	// The summaries name fixed times only, never the time elapsed: they stay the same from cycle
 	// to cycle while nothing changes, so the agent rewrites no status and no PR body.
@@ -51,6 +41,24 @@ func (g soakGate) Evaluate(in Input) Result {
 	return Result{Outcome: Pending, RetryAfter: end,
 		Summary: fmt.Sprintf("soaking until %s: %s %s since %s, at least %s required", end.UTC().Format(time.RFC3339),
 			short(f.SourceSHA), since, start.UTC().Format(time.RFC3339), roundDuration(g.duration))}
+}
+
+// runningSince says since when the source environment has run f.SourceSHA, and how: "deployed"
+// (its stagegate/deploy success status, when it has a cluster) or "on <branch>" (when the commit
+// reached its branch). When that is not known yet it returns the Pending result to give instead.
+// The soak and metrics gates share it, so both count from the same moment.
+func runningSince(f *ForgeFacts) (start time.Time, since string, wait *Result) {
+	source := branchOr(f.SourceBranch, "the source")
+	switch {
+	case f.SourceHasCluster && f.SourceDeployed.IsZero():
+		// No RetryAfter: the deploy status arrives with the agent's next cycle or a webhook.
+		return time.Time{}, "", &Result{Outcome: Pending, Summary: fmt.Sprintf("%s is not deployed from %s yet", short(f.SourceSHA), source)}
+	case f.SourceHasCluster:
+		return f.SourceDeployed, "deployed", nil
+	case f.SourceArrived.IsZero():
+		return time.Time{}, "", &Result{Outcome: Pending, Summary: fmt.Sprintf("when %s reached %s is not known yet", short(f.SourceSHA), source)}
+	}
+	return f.SourceArrived, "on " + source, nil
 }
 
 // roundDuration writes a duration to the second, without a trailing 0s or 0m ("1h30m", "45s").
