@@ -99,6 +99,8 @@ type Entry struct {
 	ApprovedBy        []string            `json:"approvedBy,omitempty"`
 	BreakGlass        []string            `json:"breakGlass,omitempty"`
 	DriftAcknowledged []string            `json:"driftAcknowledged,omitempty"`
+	// Observed are the values runtime gates judged ("metrics error_rate=0.0021 < 0.01").
+	Observed []string `json:"observed,omitempty"`
 	// Request is "#<number>", or "" when the trailers name none.
 	Request string `json:"request,omitempty"`
 	Author  string `json:"author"`
@@ -268,6 +270,7 @@ func (a *auditor) commit(ctx context.Context, c gitsource.Commit, verify bool) e
 	if e.IsPromotion() {
 		e.Source, e.SourceSHA, e.Rendered = rec.SourceBranch, rec.SourceSHA, rec.Rendered
 		e.Gates, e.ApprovedBy, e.BreakGlass, e.DriftAcknowledged = rec.Gates, rec.ApprovedBy, rec.BreakGlass, rec.DriftAcknowledged
+		e.Observed = rec.Observed
 		if rec.Request != 0 {
 			e.Request = fmt.Sprintf("#%d", rec.Request)
 		}

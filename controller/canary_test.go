@@ -1,12 +1,14 @@
 package controller_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stagegate-dev/stagegate/config"
+	"github.com/stagegate-dev/stagegate/controller"
 	"github.com/stagegate-dev/stagegate/gitsource/gitsourcetest"
 	"github.com/stagegate-dev/stagegate/probe/probetest"
 )
@@ -99,5 +101,14 @@ func TestCanaryPromotion(t *testing.T) {
 	if got := tr["Stagegate-Gate"]; !slices.Contains(got, "metrics=pass") {
 		t.Errorf("Stagegate-Gate trailers = %q, want metrics=pass among them", got)
 	}
-}
 
+	// The audit of prod reads the observed value back from the merge.
+	l, err := controller.Audit(context.Background(), w.p, "prod", controller.AuditOptions{}, controller.Options{
+		CacheDir: t.TempDir(), Getenv: func(string) string { return w.gh.GitPassword() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Entries) == 0 || !slices.Equal(l.Entries[0].Observed, []string{"metrics error_rate=0.001 < 0.01"}) {
+		t.Errorf("audit of prod: newest entry %+v, want the observed error rate", l.Entries)
+	}
+}

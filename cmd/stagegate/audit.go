@@ -159,7 +159,7 @@ func writeLedger(w io.Writer, l controller.Ledger) {
 func writeLedgerCSV(w io.Writer, l controller.Ledger) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"sha", "when", "kind", "subject", "promotion", "source", "source_sha", "rendered", "gates",
-		"approved_by", "break_glass", "drift_acknowledged", "request", "author", "merged_by", "findings"})
+		"approved_by", "break_glass", "drift_acknowledged", "observed", "request", "author", "merged_by", "findings"})
 	for _, e := range l.Entries {
 		var gates []string
 		for _, v := range e.Gates {
@@ -171,7 +171,7 @@ func writeLedgerCSV(w io.Writer, l controller.Ledger) error {
 		}
 		cw.Write([]string{e.SHA, e.When.UTC().Format(time.RFC3339), string(e.Kind), e.Subject, e.Promotion, e.Source, e.SourceSHA, e.Rendered,
 			strings.Join(gates, ";"), strings.Join(e.ApprovedBy, ";"), strings.Join(e.BreakGlass, ";"), strings.Join(e.DriftAcknowledged, ";"),
-			e.Request, e.Author, e.MergedBy, strings.Join(fs, "; ")})
+			strings.Join(e.Observed, ";"), e.Request, e.Author, e.MergedBy, strings.Join(fs, "; ")})
 	}
 	cw.Flush()
 	return cw.Error()
