@@ -154,12 +154,13 @@ func writeLedger(w io.Writer, l controller.Ledger) {
 	}
 }
 
-// writeLedgerCSV writes one row per entry, newest first, with the entry's findings in the last
-// column: what a spreadsheet or an evidence archive takes.
+// writeLedgerCSV writes one row per entry, newest first, with the entry's findings and then the
+// values runtime gates observed in the last columns (observed came later: the columns before
+// keep their places): what a spreadsheet or an evidence archive takes.
 func writeLedgerCSV(w io.Writer, l controller.Ledger) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"sha", "when", "kind", "subject", "promotion", "source", "source_sha", "rendered", "gates",
-		"approved_by", "break_glass", "drift_acknowledged", "observed", "request", "author", "merged_by", "findings"})
+		"approved_by", "break_glass", "drift_acknowledged", "request", "author", "merged_by", "findings", "observed"})
 	for _, e := range l.Entries {
 		var gates []string
 		for _, v := range e.Gates {
@@ -171,7 +172,7 @@ func writeLedgerCSV(w io.Writer, l controller.Ledger) error {
 		}
 		cw.Write([]string{e.SHA, e.When.UTC().Format(time.RFC3339), string(e.Kind), e.Subject, e.Promotion, e.Source, e.SourceSHA, e.Rendered,
 			strings.Join(gates, ";"), strings.Join(e.ApprovedBy, ";"), strings.Join(e.BreakGlass, ";"), strings.Join(e.DriftAcknowledged, ";"),
-			strings.Join(e.Observed, ";"), e.Request, e.Author, e.MergedBy, strings.Join(fs, "; ")})
+			e.Request, e.Author, e.MergedBy, strings.Join(fs, "; "), strings.Join(e.Observed, ";")})
 	}
 	cw.Flush()
 	return cw.Error()
