@@ -19,6 +19,10 @@ type HTTPGate struct {
 	Requests int `json:"requests,omitempty"`
 	// Timeout of one request. Default 10s.
 	Timeout Duration `json:"timeout,omitzero"`
+	// Delay is how long the source must have run the commit (since its stagegate/deploy
+	// success, or since the commit reached its branch without a cluster) before the requests
+	// are sent: right after a deploy the old pods may still answer. Default 1m.
+	Delay Duration `json:"delay,omitzero"`
 	// Interval is how often the agent sends them again while a promotion waits. Default 5m.
 	Interval Duration `json:"interval,omitzero"`
 	// CAFile is a PEM file of certificate authorities to trust for https:// URLs, in addition
@@ -53,6 +57,10 @@ const (
 	MaxHTTPRequests     = 100
 	DefaultHTTPTimeout  = 10 * time.Second
 	DefaultHTTPInterval = 5 * time.Minute
+	DefaultHTTPDelay    = time.Minute
+	// MaxHTTPRound bounds one round of requests (targets × requests × timeout): the agent
+	// sends them inside a promotion's cycle.
+	MaxHTTPRound = 5 * time.Minute
 )
 
 // RequestsOr is the number of requests sent to each target: Requests, or 10 when unset.
@@ -77,6 +85,15 @@ func (g HTTPGate) IntervalOr() time.Duration {
 		return DefaultHTTPInterval
 	}
 	return g.Interval.Duration
+}
+
+// DelayOr is how long the source must have run the commit before requests are sent: Delay,
+// or 1m when unset.
+func (g HTTPGate) DelayOr() time.Duration {
+	if g.Delay.Duration <= 0 {
+		return DefaultHTTPDelay
+	}
+	return g.Delay.Duration
 }
 
 // MethodOr is the target's method: Method, or GET when unset.
@@ -159,6 +176,13 @@ func (g HTTPGate) validate(path string) []error {
 	}
 	if g.Interval.Duration < 0 {
 		add(path+".interval", "%s is negative; leave it out for the default %s", fmtDuration(g.Interval.Duration), fmtDuration(DefaultHTTPInterval))
+	}
+	if g.Delay.Duration < 0 {
+		add(path+".delay", "%s is negative; leave it out for the default %s", fmtDuration(g.Delay.Duration), fmtDuration(DefaultHTTPDelay))
+	}
+	if round := time.Duration(len(g.Targets)*g.RequestsOr()) * g.TimeoutOr(); round > MaxHTTPRound && g.Requests >= 0 && g.Requests <= MaxHTTPRequests {
+		add(path, "a round of requests may take up to %s (%d targets × %d requests × %s timeout), more than %s: the agent sends them inside a promotion's cycle; lower requests or timeout",
+			fmtDuration(round), len(g.Targets), g.RequestsOr(), fmtDuration(g.TimeoutOr()), fmtDuration(MaxHTTPRound))
 	}
 	return errs
 }

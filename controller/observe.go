@@ -51,9 +51,10 @@ func (c *Controller) observe(ctx context.Context, p *promotion) error {
 			rt.Metrics = c.observeMetrics(ctx, p, *m, window, now, opts)
 		}
 	}
-	if h := g.HTTP; h != nil && !since.IsZero() {
-		rt.HTTP = remembered(c, p.to.Name+"/http", p.plan.Source.SHA, now, h.IntervalOr(), func() *gates.HTTPFacts {
-			return probe.HTTP(ctx, *h, opts)
+	if h := g.HTTP; h != nil && !since.IsZero() && !now.Before(since.Add(h.DelayOr())) {
+		rt.HTTP = remembered(c, p.to.Name+"/http", p.plan.Source.SHA, now, h.IntervalOr(), func() (*gates.HTTPFacts, bool) {
+			f := probe.HTTP(ctx, *h, opts)
+			return f, ctx.Err() == nil // a round the cycle's deadline cut short is not kept
 		})
 	}
 	if g.Health != nil {
@@ -76,25 +77,32 @@ func (c *Controller) observe(ctx context.Context, p *promotion) error {
 // observeMetrics runs the metrics gate's queries at now, or returns the answers of the last
 // run for the same source commit while the gate's interval has not passed.
 func (c *Controller) observeMetrics(ctx context.Context, p *promotion, m config.MetricsGate, window time.Duration, now time.Time, opts probe.Options) *gates.MetricsFacts {
-	return remembered(c, p.to.Name+"/metrics", p.plan.Source.SHA, now, m.IntervalOrDefault(), func() *gates.MetricsFacts {
+	return remembered(c, p.to.Name+"/metrics", p.plan.Source.SHA, now, m.IntervalOrDefault(), func() (*gates.MetricsFacts, bool) {
 		vars := probe.Vars{
 			Pipeline: c.Pipeline.Metadata.Name, Env: p.from.Name, Target: p.to.Name,
 			Namespace: m.Namespace, SHA: p.plan.Source.SHA, Window: probe.PromDuration(window),
 		}
 		if vars.Namespace == "" && usesNamespace(m) {
-			ns, err := c.sourceNamespace(ctx, p)
-			if err != nil {
-				return &gates.MetricsFacts{At: now, Window: window, Err: &gates.ProbeError{Kind: gates.ProbeRefused, Message: err.Error()}}
+			objs, err := renderTree(ctx, c.Mirror, p.plan.Source.SHA, p.from)
+			if err != nil { // Git or rendering trouble: wait and render again next cycle
+				return &gates.MetricsFacts{At: now, Window: window, Err: &gates.ProbeError{Kind: gates.ProbeUnreachable,
+					Message: fmt.Sprintf("rendering %s to find its namespace: %v", p.from.Name, err)}}, false
+			}
+			ns, err := onlyNamespace(objs, p.from.Name, p.to.Name)
+			if err != nil { // only the config can settle which namespace
+				return &gates.MetricsFacts{At: now, Window: window, Err: &gates.ProbeError{Kind: gates.ProbeRefused, Message: err.Error()}}, true
 			}
 			vars.Namespace = ns
 		}
-		return probe.Metrics(ctx, m, vars, window, now, opts)
+		f := probe.Metrics(ctx, m, vars, window, now, opts)
+		return f, ctx.Err() == nil && !metricsFailed(f)
 	})
 }
 
 // remembered returns the fact kept under name when it is about key and younger than interval,
-// else what get returns, which it keeps.
-func remembered[T any](c *Controller, name, key string, now time.Time, interval time.Duration, get func() *T) *T {
+// else what get returns, which it keeps when get says so (not a round cut short, not a failure
+// worth asking again about at the next cycle).
+func remembered[T any](c *Controller, name, key string, now time.Time, interval time.Duration, get func() (*T, bool)) *T {
 	c.mu.Lock()
 	o, ok := c.observed[name]
 	c.mu.Unlock()
@@ -103,14 +111,29 @@ func remembered[T any](c *Controller, name, key string, now time.Time, interval 
 			return f
 		}
 	}
-	f := get()
+	f, keep := get()
 	c.mu.Lock()
 	if c.observed == nil {
 		c.observed = map[string]observation{}
 	}
-	c.observed[name] = observation{key: key, at: now, facts: f}
+	if keep {
+		c.observed[name] = observation{key: key, at: now, facts: f}
+	} else {
+		delete(c.observed, name)
+	}
 	c.mu.Unlock()
 	return f
+}
+
+// metricsFailed says whether any query went unanswered for a reason that may pass (Prometheus
+// down, a timeout): those are asked again at the next cycle, not after the interval.
+func metricsFailed(f *gates.MetricsFacts) bool {
+	for _, q := range f.Queries {
+		if q.Err != nil && q.Err.Kind != gates.ProbeRefused {
+			return true
+		}
+	}
+	return false
 }
 
 // usesNamespace says whether any of the gate's queries reads {{.Namespace}}.
@@ -123,15 +146,7 @@ func usesNamespace(m config.MetricsGate) bool {
 	return false
 }
 
-// sourceNamespace is the one namespace the source environment's rendering puts objects in.
-func (c *Controller) sourceNamespace(ctx context.Context, p *promotion) (string, error) {
-	objs, err := renderTree(ctx, c.Mirror, p.plan.Source.SHA, p.from)
-	if err != nil {
-		return "", err
-	}
-	return onlyNamespace(objs, p.from.Name, p.to.Name)
-}
-
+// onlyNamespace is the one namespace the source environment's rendering puts objects in.
 func onlyNamespace(objs render.Objects, from, to string) (string, error) {
 	var namespaces []string
 	for _, o := range objs {

@@ -72,7 +72,7 @@ func TestImagesAreSortedOnce(t *testing.T) {
 func TestRememberedKeepsFactsForTheInterval(t *testing.T) {
 	c := &Controller{}
 	calls := 0
-	get := func() *gates.HTTPFacts { calls++; return &gates.HTTPFacts{} }
+	get := func() (*gates.HTTPFacts, bool) { calls++; return &gates.HTTPFacts{}, true }
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	a := remembered(c, "prod/http", "sha1", t0, time.Minute, get)
 	b := remembered(c, "prod/http", "sha1", t0.Add(30*time.Second), time.Minute, get)
@@ -83,5 +83,11 @@ func TestRememberedKeepsFactsForTheInterval(t *testing.T) {
 	remembered(c, "prod/http", "sha2", t0.Add(61*time.Second), time.Minute, get)
 	if calls != 3 {
 		t.Errorf("after the interval and for a new source commit: %d calls, want 3", calls)
+	}
+	cut := func() (*gates.HTTPFacts, bool) { calls++; return &gates.HTTPFacts{}, false }
+	remembered(c, "prod/http", "sha3", t0, time.Minute, cut)
+	remembered(c, "prod/http", "sha3", t0, time.Minute, cut)
+	if calls != 5 {
+		t.Errorf("facts not to keep were kept: %d calls, want 5", calls)
 	}
 }

@@ -57,9 +57,18 @@ func (g httpGate) Evaluate(in Input) Result {
 		return Result{Outcome: Pending, Summary: "whether the source runs the commit is not known here; the agent gathers it for a promotion"}
 	}
 	source := branchOr(f.SourceBranch, "the source")
-	if f.SourceHasCluster && f.SourceDeployed.IsZero() {
-		// No RetryAfter: the deploy status arrives with the agent's next cycle or a webhook.
-		return Result{Outcome: Pending, Summary: fmt.Sprintf("%s is not deployed from %s yet", short(f.SourceSHA), source)}
+	start, since, wait := runningSince(f)
+	if wait != nil {
+		return *wait
+	}
+	// The requests count once the source has run the commit for the delay: right after a
+	// deploy the old pods may still answer, and without a cluster the commit may not even be
+	// synced yet.
+	settled := start.Add(g.c.DelayOr())
+	if in.Now.Before(settled) {
+		return Result{Outcome: Pending, RetryAfter: settled,
+			Summary: fmt.Sprintf("waiting until %s to send requests to %s: %s %s since %s, delay %s", settled.UTC().Format(time.RFC3339),
+				sourceEnvOf(in), short(f.SourceSHA), since, start.UTC().Format(time.RFC3339), roundDuration(g.c.DelayOr()))}
 	}
 	var facts *HTTPFacts
 	if in.Runtime != nil {
@@ -68,25 +77,40 @@ func (g httpGate) Evaluate(in Input) Result {
 	if facts == nil {
 		return Result{Outcome: Pending, Summary: "the requests have not been sent yet"}
 	}
-	if f.SourceHasCluster && facts.At.Before(f.SourceDeployed) {
-		// They judged what ran before the commit.
-		return Result{Outcome: Pending, Summary: fmt.Sprintf("the requests were sent before %s was deployed from %s; waiting for the next ones", short(f.SourceSHA), source)}
+	if facts.At.Before(settled) {
+		// They judged what ran before the commit, or while it rolled out.
+		return Result{Outcome: Pending, RetryAfter: in.Now.Add(runtimeRetry),
+			Summary: fmt.Sprintf("the requests were sent before %s had run on %s for the delay; waiting for the next ones", short(f.SourceSHA), source)}
 	}
 
 	var findings []Finding
 	var observed []Observation
+	unanswered := false
 	for _, t := range g.c.Targets {
 		i := slices.IndexFunc(facts.Targets, func(tf HTTPTargetFacts) bool { return tf.Name == t.Name })
 		if i < 0 || len(facts.Targets[i].Samples) == 0 {
-			return Result{Outcome: Pending, Summary: fmt.Sprintf("no requests have been sent to %s yet", t.Name)}
+			return Result{Outcome: Pending, RetryAfter: in.Now.Add(runtimeRetry), Summary: fmt.Sprintf("no requests have been sent to %s yet", t.Name)}
+		}
+		if n, want := len(facts.Targets[i].Samples), g.c.RequestsOr(); n < want {
+			// A round cut short (the agent stopped, the cycle's deadline) is not judged.
+			return Result{Outcome: Pending, RetryAfter: in.Now.Add(runtimeRetry),
+				Summary: fmt.Sprintf("the round of requests to %s was cut short (%d of %d sent); sending again", t.Name, n, want)}
 		}
 		fs, obs := judgeTarget(t, facts.Targets[i].Samples)
 		findings = append(findings, fs...)
 		observed = append(observed, obs...)
+		if answered(facts.Targets[i].Samples) == 0 {
+			unanswered = true
+		}
 	}
 	r := Result{Outcome: Pass, Findings: findings, Observed: observed}
 	if len(findings) > 0 {
 		r.Outcome = Fail
+		if unanswered {
+			// A target that answered nothing cannot pass, whatever the overrides say: Pending
+			// with its error findings is Fail, and still Pending with http/unreachable lowered.
+			r.Outcome, r.RetryAfter = Pending, in.Now.Add(runtimeRetry)
+		}
 		r.Summary = g.failure(findings)
 		return r
 	}
@@ -118,6 +142,25 @@ func (g httpGate) failure(findings []Finding) string {
 		s += fmt.Sprintf(" (and %d more)", len(shown)-1)
 	}
 	return s
+}
+
+// answered counts the samples that got an answer.
+func answered(samples []HTTPSample) int {
+	n := 0
+	for _, s := range samples {
+		if s.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// sourceEnvOf names the source in a summary: its branch.
+func sourceEnvOf(in Input) string {
+	if in.Forge == nil {
+		return "the source"
+	}
+	return branchOr(in.Forge.SourceBranch, "the source")
 }
 
 // judgeTarget judges one target's samples.

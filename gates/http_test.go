@@ -47,10 +47,19 @@ func TestHTTPGate(t *testing.T) {
 			forge: &ForgeFacts{SourceBranch: "env/staging", SourceSHA: sha, SourceHasCluster: true}, runtime: facts(ok(1, 2, 3, 4), ok(1, 1, 1, 1)),
 			want: Pending, summary: "0123456 is not deployed from env/staging yet"},
 		{name: "no requests sent yet", forge: deployed, want: Pending, summary: "the requests have not been sent yet"},
-		{name: "requests sent before the deploy judged the old version",
-			forge:   &ForgeFacts{SourceBranch: "env/staging", SourceSHA: sha, SourceHasCluster: true, SourceDeployed: forgeNow.Add(time.Minute)},
+		{name: "requests sent before the source ran the commit for the delay judged the old version", forge: deployed,
+			runtime: func() *RuntimeFacts { f := facts(ok(1, 2, 3, 4), ok(1, 1, 1, 1)); f.HTTP.At = forgeNow.Add(-20 * time.Minute); return f }(),
+			want: Pending, summary: "the requests were sent before 0123456 had run on env/staging for the delay; waiting for the next ones"},
+		{name: "within the delay after the deploy it waits for old pods to go",
+			forge:   &ForgeFacts{SourceBranch: "env/staging", SourceSHA: sha, SourceHasCluster: true, SourceDeployed: forgeNow.Add(-30 * time.Second)},
 			runtime: facts(ok(1, 2, 3, 4), ok(1, 1, 1, 1)), want: Pending,
-			summary: "the requests were sent before 0123456 was deployed from env/staging; waiting for the next ones"},
+			summary: "waiting until 2026-11-23T12:00:30Z to send requests to env/staging: 0123456 deployed since 2026-11-23T11:59:30Z, delay 1m"},
+		{name: "without a cluster the delay counts from the commit's arrival",
+			forge:   &ForgeFacts{SourceBranch: "env/staging", SourceSHA: sha, SourceArrived: forgeNow.Add(-30 * time.Second)},
+			runtime: facts(ok(1, 2, 3, 4), ok(1, 1, 1, 1)), want: Pending,
+			summary: "waiting until 2026-11-23T12:00:30Z to send requests to env/staging: 0123456 on env/staging since 2026-11-23T11:59:30Z, delay 1m"},
+		{name: "a round cut short is not judged", forge: deployed, runtime: facts(ok(1, 2, 3), ok(1, 1, 1, 1)), want: Pending,
+			summary: "the round of requests to checkout was cut short (3 of 4 sent); sending again"},
 		{name: "a target with no samples waits", forge: deployed, runtime: facts(ok(1, 2, 3, 4), nil), want: Pending,
 			summary: "no requests have been sent to home yet"},
 		{name: "every answer good passes with observations", forge: deployed, runtime: facts(ok(100, 120, 250, 300), ok(1, 1, 1, 1)), want: Pass,
@@ -77,7 +86,7 @@ func TestHTTPGate(t *testing.T) {
 			findings: []string{"http/unreachable error checkout: 1 of 4 requests got no answer (timeout: checkout (https://staging.example.com/checkout) did not answer within 1s)"}},
 		{name: "a target that never answers fails and has no p95", forge: deployed,
 			runtime: facts([]HTTPSample{timeout, timeout, timeout, timeout}, ok(1, 1, 1, 1)), want: Fail,
-			summary:  "checkout: 4 of 4 requests got no answer (timeout: checkout (https://staging.example.com/checkout) did not answer within 1s)",
+			summary:  "checkout: 4 of 4 requests got no answer (timeout: checkout (https://staging.example.com/checkout) did not answer within 1s); 1 error (http/unreachable on the rendering)",
 			findings: []string{"http/unreachable error checkout: 4 of 4 requests got no answer (timeout: checkout (https://staging.example.com/checkout) did not answer within 1s)"},
 			observed: []Observation{
 				{Name: "checkout", Value: "0/4 ok", Condition: "4/4"},
@@ -118,13 +127,14 @@ func TestHTTPGate(t *testing.T) {
 func TestHTTPGateLatencyOverride(t *testing.T) {
 	env := config.Environment{Name: "prod", Gates: config.Gates{HTTP: &config.HTTPGate{
 		GateCommon: config.GateCommon{Severity: map[string]config.Severity{"http/latency": config.SeverityWarning}},
+		Requests:   1,
 		Targets:    []config.HTTPTarget{{Name: "home", URL: "https://staging.example.com/", P95: config.Duration{Duration: time.Millisecond}}},
 	}}}
 	s, err := For(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := s.Evaluate(Input{Now: forgeNow, Forge: &ForgeFacts{SourceSHA: "abc"}, Runtime: &RuntimeFacts{HTTP: &HTTPFacts{At: forgeNow, Targets: []HTTPTargetFacts{
+	r := s.Evaluate(Input{Now: forgeNow, Forge: &ForgeFacts{SourceSHA: "abc", SourceArrived: forgeNow.Add(-time.Hour)}, Runtime: &RuntimeFacts{HTTP: &HTTPFacts{At: forgeNow, Targets: []HTTPTargetFacts{
 		{Name: "home", Samples: []HTTPSample{{Status: 200, Latency: 5 * time.Millisecond, BodyMatched: true}}},
 	}}}})[0]
 	if r.Outcome != Pass || r.Summary != "home: p95 5ms > 1ms budget (1 answer); 1 warning" {
@@ -186,13 +196,33 @@ func TestHTTPGateSummaryHonoursOverrides(t *testing.T) {
 		{map[string]config.Severity{"http/status": config.SeverityWarning}, Fail, "a: p95 900ms > 100ms budget (1 answer) (and 2 more)"},
 		{map[string]config.Severity{"http/status": config.SeverityOff, "http/latency": config.SeverityWarning}, Pass, "a: p95 900ms > 100ms budget (1 answer); 1 warning"},
 	} {
-		s, err := For(config.Environment{Name: "prod", Gates: config.Gates{HTTP: &config.HTTPGate{GateCommon: config.GateCommon{Severity: tc.overrides}, Targets: targets}}})
+		s, err := For(config.Environment{Name: "prod", Gates: config.Gates{HTTP: &config.HTTPGate{GateCommon: config.GateCommon{Severity: tc.overrides}, Requests: 1, Targets: targets}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := s.Evaluate(Input{Now: forgeNow, Forge: &ForgeFacts{SourceSHA: "abc"}, Runtime: facts})[0]
+		r := s.Evaluate(Input{Now: forgeNow, Forge: &ForgeFacts{SourceSHA: "abc", SourceArrived: forgeNow.Add(-time.Hour)}, Runtime: facts})[0]
 		if r.Outcome != tc.want || r.Summary != tc.summary {
 			t.Errorf("with %v: got %s %q, want %s %q", tc.overrides, r.Outcome, r.Summary, tc.want, tc.summary)
+		}
+	}
+}
+
+// TestHTTPGateNeverPassesATargetThatAnsweredNothing: with http/unreachable lowered, a target
+// that answered none of its requests still keeps the gate from passing.
+func TestHTTPGateNeverPassesATargetThatAnsweredNothing(t *testing.T) {
+	for _, sev := range []config.Severity{config.SeverityWarning, config.SeverityOff} {
+		s, err := For(config.Environment{Name: "prod", Gates: config.Gates{HTTP: &config.HTTPGate{
+			GateCommon: config.GateCommon{Severity: map[string]config.Severity{"http/unreachable": sev}},
+			Requests:   2, Targets: []config.HTTPTarget{{Name: "home", URL: "https://staging.example.com/"}},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		down := HTTPSample{Err: &ProbeError{Kind: ProbeUnreachable, Message: "connection refused"}}
+		r := s.Evaluate(Input{Now: forgeNow, Forge: &ForgeFacts{SourceSHA: "abc", SourceArrived: forgeNow.Add(-time.Hour)},
+			Runtime: &RuntimeFacts{HTTP: &HTTPFacts{At: forgeNow, Targets: []HTTPTargetFacts{{Name: "home", Samples: []HTTPSample{down, down}}}}}})[0]
+		if r.Outcome != Pending {
+			t.Errorf("http/unreachable %s, nothing answered: got %s %q, want pending", sev, r.Outcome, r.Summary)
 		}
 	}
 }

@@ -155,7 +155,8 @@ func (a *promAPI) run(ctx context.Context, q config.MetricQuery, vars Vars, wind
 		return ans
 	}
 	timeout := a.cfg.TimeoutOrDefault()
-	form := url.Values{"query": {ans.Query}, "timeout": {seconds(timeout)}}
+	// partial_response=false asks Thanos for a whole answer or an error; Prometheus ignores it.
+	form := url.Values{"query": {ans.Query}, "timeout": {seconds(timeout)}, "partial_response": {"false"}}
 	path := "/api/v1/query"
 	if q.Range {
 		path = "/api/v1/query_range"
@@ -241,6 +242,8 @@ func (a *promAPI) post(ctx context.Context, path string, form url.Values, name s
 			a.where, name, snippet(body))
 	case r.Status != "success":
 		return fail(gates.ProbeBadAnswer, "%s answered query %s with status %q (%s)", a.where, name, r.Status, what)
+	case len(r.Warnings) > 0:
+		return fail(gates.ProbeUnreachable, "%s answered query %s only in part (%s); trying again later", a.where, name, snippet([]byte(strings.Join(r.Warnings, "; "))))
 	}
 	series, err := r.Data.series()
 	if err != nil {
@@ -330,6 +333,9 @@ type apiAnswer struct {
 	Data      apiData `json:"data"`
 	ErrorType string  `json:"errorType"`
 	Error     string  `json:"error"`
+	// Warnings come with a partial answer (Thanos or Mimir with a store or querier away):
+	// data from part of the sources, which the gate must not judge as the whole.
+	Warnings []string `json:"warnings"`
 }
 
 type apiData struct {
