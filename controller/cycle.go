@@ -63,6 +63,9 @@ type Controller struct {
 	seen    seen                        // what the status page shows (status.go)
 	// observed keeps runtime facts between cycles (observe.go), by environment and gate.
 	observed map[string]observation
+	// posted holds the external gates' statuses this agent posted last, by environment and
+	// context, so it does not read its own back as a service's verdict (observe.go).
+	posted map[string]postedStatus
 }
 
 // LastReport returns the gate report of the environment's last evaluated promotion: what the
@@ -97,12 +100,14 @@ type promotion struct {
 	facts    gates.ForgeFacts
 	cluster  *gates.ClusterFacts // what the target's cluster says, for the gates that ask it
 	runtime  *gates.RuntimeFacts // what the running source shows, for the runtime gates
-	reviews  []gitsource.Review  // read by unchanged for the approvals gate; gather reuses them
-	reviewed bool
-	input    gates.Input
-	report   gates.Report
-	done     bool // a step settled this environment for this cycle
-	merged   bool // the agent merged it: the target branch moved
+	// externalSeen are the external gates' statuses observe read on the promotion commit.
+	externalSeen map[string]gitsource.Status
+	reviews      []gitsource.Review // read by unchanged for the approvals gate; gather reuses them
+	reviewed     bool
+	input        gates.Input
+	report       gates.Report
+	done         bool // a step settled this environment for this cycle
+	merged       bool // the agent merged it: the target branch moved
 	// pause holds off automatic promotion into the target (nil: none); see pause.go.
 	pause *gitsource.Pause
 	// held, when set, replaces the overall status's description, with heldState as its state:
@@ -626,6 +631,12 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 	set := c.Gates[p.to.Name]
 	for _, s := range want {
 		h, ok := current[s.Context]
+		external := isExternal(p.to, s.Context)
+		if seen := p.externalSeen[s.Context]; external && ok && h != seen && (h.State == gitsource.StatusSuccess || h.State == gitsource.StatusFailure) {
+			// The service posted its verdict while this cycle asked it: keep it; the next
+			// cycle reads it.
+			continue
+		}
 		if ok && h.State == s.State && h.TargetURL == s.TargetURL {
 			if h.Description == s.Description {
 				continue
@@ -638,6 +649,9 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 		s.Kind = gitsource.CommitStatus
 		if err := c.Forge.SetStatus(ctx, p.sha, s); err != nil {
 			return err
+		}
+		if external {
+			c.rememberPosted(p.to.Name, p.sha, s)
 		}
 	}
 	return nil

@@ -31,6 +31,8 @@ type scanner struct {
 	answers  []string
 	bodies   []map[string]any
 	badSigns int
+	// onPost, when set, runs before each answer, with the request's body.
+	onPost func(body map[string]any)
 }
 
 func (s *scanner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +51,14 @@ func (s *scanner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.t.Errorf("request body is not JSON: %v", err)
 	}
 	s.bodies = append(s.bodies, got)
+	if s.onPost != nil {
+		s.onPost(got)
+	}
 	answer := s.answers[min(len(s.bodies), len(s.answers))-1]
+	if answer == "202" {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, answer)
 }
@@ -153,5 +162,57 @@ func TestExternalGateWithAWrongKeyWaitsAndSaysSo(t *testing.T) {
 	}
 	if got := w.statuses(pr.HeadSHA)["stagegate/image-scan"]; got != "pending" {
 		t.Errorf("status after a 401 = %q, want pending (an agent-side problem never posts a verdict)", got)
+	}
+}
+
+// A service that answers 202 and posts its verdict while the agent's cycle is still running:
+// the agent does not overwrite it with its own pending, and the next cycle merges on it.
+func TestExternalGateStatusPostedDuringTheCycleIsKept(t *testing.T) {
+	svc := &scanner{t: t, key: "s3cret", answers: []string{"202"}}
+	var w *world
+	svc.onPost = func(body map[string]any) {
+		sha, _ := body["promotionCommit"].(string)
+		if err := w.ctrl.Forge.SetStatus(context.Background(), sha, gitsource.Status{
+			Context: "stagegate/image-scan", State: gitsource.StatusSuccess, Description: "scanned at once", Kind: gitsource.CommitStatus,
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	w = externalWorld(t, svc)
+	w.cycle()
+	pr := w.lastInto("env/staging")
+	if got := w.statuses(pr.HeadSHA)["stagegate/image-scan"]; got != "success" {
+		t.Fatalf("the service's success posted during the cycle became %q", got)
+	}
+	w.cycle()
+	if !w.gh.PR(pr.Number).Merged {
+		t.Fatalf("not merged on the service's success; statuses %v", w.statuses(pr.HeadSHA))
+	}
+}
+
+// A service that passes the promotion with an error finding fails the gate; the agent's own
+// failure status is not read back as the service's verdict: after a restart with the finding
+// lowered to a warning, the agent asks again and the gate passes.
+func TestExternalGateOwnStatusIsNotTheServicesVerdict(t *testing.T) {
+	svc := &scanner{t: t, key: "s3cret", answers: []string{
+		`{"verdict":"pass","summary":"1 image scanned","findings":[{"id":"unsigned","severity":"error","message":"image is not signed"}]}`,
+	}}
+	w := externalWorld(t, svc)
+	w.cycle()
+	pr := w.lastInto("env/staging")
+	if got := w.statuses(pr.HeadSHA)["stagegate/image-scan"]; got != "failure" || pr.Merged {
+		t.Fatalf("status %q, merged %v: want failure from the error finding", got, pr.Merged)
+	}
+	w.cycle()
+	if got := w.gh.PR(pr.Number).Body; !strings.Contains(got, "image-scan/unsigned") || svc.calls() != 1 {
+		t.Errorf("second cycle: %d calls; the body should still list the service's finding:\n%s", svc.calls(), got)
+	}
+
+	w.p.Spec.Environments[1].Gates.External[0].Severity = map[string]config.Severity{"image-scan/unsigned": config.SeverityWarning}
+	w.ctrl = w.controller() // a restart with the new config
+	w.cycle()
+	if !w.gh.PR(pr.Number).Merged || svc.calls() != 2 {
+		t.Fatalf("after lowering the finding: merged %v, %d calls; want the service asked again and the promotion merged; statuses %v",
+			w.gh.PR(pr.Number).Merged, svc.calls(), w.statuses(pr.HeadSHA))
 	}
 }

@@ -206,34 +206,59 @@ func (c *Controller) observeHealth(ctx context.Context, p *promotion) (*gates.He
 	return facts, nil
 }
 
-// observeExternal asks each external gate's service about the promotion commit. A verdict the
-// service already gave (pass or fail) is the commit status stagegate/<gate> on the promotion
-// commit: the service posted it, or the agent did with the service's answer. Otherwise the
-// agent POSTs the promotion context, at most as often as the last answer's retry time allows.
+// observeExternal asks each external gate's service about the promotion commit. The service
+// answers the POST, or posts its verdict later as the commit status stagegate/<gate> on the
+// promotion commit. The agent posts that context too (the gate's result, after overrides and
+// waivers), so a terminal status counts as the service's verdict only when it is not the one
+// this agent posted; after a restart, when the agent cannot tell, it asks the service first.
 func (c *Controller) observeExternal(ctx context.Context, p *promotion, gs []config.ExternalGate, now time.Time, opts probe.Options) (map[string]*gates.ExternalFacts, error) {
 	statuses, err := c.Forge.Statuses(ctx, p.sha)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]*gates.ExternalFacts, len(gs))
+	p.externalSeen = map[string]gitsource.Status{}
 	for _, g := range gs {
-		if s, ok := latestStatus(statuses, StatusContextPrefix+g.Name); ok && (s.State == gitsource.StatusSuccess || s.State == gitsource.StatusFailure) {
+		context := StatusContextPrefix + g.Name
+		s, has := latestStatus(statuses, context)
+		p.externalSeen[context] = s
+		terminal := has && (s.State == gitsource.StatusSuccess || s.State == gitsource.StatusFailure)
+		own, known := c.ownStatus(p.to.Name, context, p.sha)
+		mine := known && own.State == s.State && own.Description == s.Description
+		fromStatus := func() *gates.ExternalFacts {
 			verdict := gates.Pass
 			if s.State == gitsource.StatusFailure {
 				verdict = gates.Fail
 			}
-			out[g.Name] = &gates.ExternalFacts{Verdict: verdict, Summary: s.Description, From: "status"}
-			continue
+			return &gates.ExternalFacts{Verdict: verdict, Summary: s.Description, From: "status"}
 		}
+
 		name := p.to.Name + "/external/" + g.Name
 		c.mu.Lock()
-		last, ok := c.observed[name]
+		last, cached := c.observed[name]
 		c.mu.Unlock()
-		if f, isFacts := last.facts.(*gates.ExternalFacts); ok && isFacts && last.key == p.sha && now.Before(externalRetry(f, last.at)) {
+		f, _ := last.facts.(*gates.ExternalFacts)
+		cached = cached && f != nil && last.key == p.sha
+		switch {
+		case terminal && !mine && (known || cached):
+			// Not what this agent posted, and this agent has been asking about the commit:
+			// the service posted its verdict since (a later one wins over an earlier answer).
+			out[g.Name] = fromStatus()
+			continue
+		case cached && f.Err == nil && (f.Verdict == gates.Pass || f.Verdict == gates.Fail):
+			out[g.Name] = f // the service answered: the status with it is the agent's relay
+			continue
+		case cached && now.Before(externalRetry(f, last.at)):
 			out[g.Name] = f
 			continue
 		}
-		f := probe.External(ctx, g, c.externalContext(p, g.Name), opts)
+		f = probe.External(ctx, g, c.externalContext(p, g.Name), opts)
+		if terminal && !known && !cached && (f.Err != nil || f.Verdict == gates.Pending) {
+			// A restarted agent, a verdict on the commit and a service still deciding: the
+			// status is the service's (the agent relays only what it answered, and it answers
+			// the same for the same delivery).
+			f = fromStatus()
+		}
 		c.mu.Lock()
 		if c.observed == nil {
 			c.observed = map[string]observation{}
@@ -243,6 +268,44 @@ func (c *Controller) observeExternal(ctx context.Context, p *promotion, gs []con
 		out[g.Name] = f
 	}
 	return out, nil
+}
+
+// ownStatus is the status this agent last posted under context on sha for the environment.
+func (c *Controller) ownStatus(env, context, sha string) (gitsource.Status, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.posted[env+"\x00"+context]
+	if !ok || s.sha != sha {
+		return gitsource.Status{}, false
+	}
+	return s.Status, true
+}
+
+// rememberPosted records a status this agent posted for an external gate, so that reading it
+// back is not taken for the service's verdict.
+func (c *Controller) rememberPosted(env, sha string, s gitsource.Status) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.posted == nil {
+		c.posted = map[string]postedStatus{}
+	}
+	c.posted[env+"\x00"+s.Context] = postedStatus{sha: sha, Status: s}
+}
+
+// postedStatus is a status the agent posted and the commit it posted it on.
+type postedStatus struct {
+	sha string
+	gitsource.Status
+}
+
+// isExternal says whether context is the status of one of env's external gates.
+func isExternal(env config.Environment, context string) bool {
+	for _, g := range env.Gates.External {
+		if context == StatusContextPrefix+g.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // externalRetry is when to ask an external service again after it answered f at at: at its
