@@ -40,10 +40,12 @@ func (g ExternalGate) TimeoutOr() time.Duration {
 	return g.Timeout.Duration
 }
 
-// builtinGates are the names of stagegate's own gates, which an external gate may not take:
-// its status stagegate/<name> and its checks <name>/<id> would be confused with theirs.
+// builtinGates are the names of stagegate's own gates and statuses, which an external gate may
+// not take: its status stagegate/<name> and its checks <name>/<id> would be confused with
+// theirs (stagegate/deploy and stagegate/arrived on a commit tell the soak gate when it ran).
 var builtinGates = []string{"schema", "apis", "security", "resources", "policy", "approvals", "checks", "window",
-	"soak", "lineage", "signature", "dry-run", "drift", "metrics", "http", "health", "external"}
+	"soak", "lineage", "signature", "dry-run", "drift", "metrics", "http", "health", "external",
+	"deploy", "arrived", "pause", "rollback", "waiver"}
 
 // validateExternal checks the external gates' options; path is the external list's path and
 // severityAt checks a gate's overrides at a config key (external[i]) under the gates block.

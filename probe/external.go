@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -120,7 +119,7 @@ func External(ctx context.Context, g config.ExternalGate, p Promotion, opts Opti
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.URL, bytes.NewReader(body))
 	if err != nil {
-		return failed(gates.ProbeRefused, "%s: %v; fix url", g.URL, err)
+		return failed(gates.ProbeRefused, "%s is not a URL a request can go to; fix url", shown(g.URL))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "stagegate")
@@ -132,23 +131,19 @@ func External(ctx context.Context, g config.ExternalGate, p Promotion, opts Opti
 	if err != nil {
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-			return failed(gates.ProbeTimeout, "%s did not answer within %s; make the service answer 202 at once and post its verdict as a status, or raise timeout", g.URL, g.TimeoutOr())
+			return failed(gates.ProbeTimeout, "%s did not answer within %s; make the service answer 202 at once and post its verdict as a status, or raise timeout", shown(g.URL), g.TimeoutOr())
 		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return failed(gates.ProbeUnreachable, "%s: %v", g.URL, err)
+		return failed(gates.ProbeUnreachable, "%s: %v", shown(g.URL), rootCause(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return failed(gates.ProbeTimeout, "%s did not finish its answer within %s", g.URL, g.TimeoutOr())
+			return failed(gates.ProbeTimeout, "%s did not finish its answer within %s", shown(g.URL), g.TimeoutOr())
 		}
-		return failed(gates.ProbeUnreachable, "%s: reading the answer: %v", g.URL, err)
+		return failed(gates.ProbeUnreachable, "%s: reading the answer: %v", shown(g.URL), err)
 	}
-	status := fmt.Sprintf("%d %s from %s", resp.StatusCode, http.StatusText(resp.StatusCode), g.URL)
+	status := fmt.Sprintf("%d %s from %s", resp.StatusCode, http.StatusText(resp.StatusCode), shown(g.URL))
 	switch code := resp.StatusCode; {
 	case code == http.StatusOK:
 		return readVerdict(g, b, resp.Header, now)
@@ -160,7 +155,7 @@ func External(ctx context.Context, g config.ExternalGate, p Promotion, opts Opti
 	case code == http.StatusTooManyRequests || code >= 500:
 		return failed(gates.ProbeUnreachable, "%s%s", status, excerpt(b))
 	case code >= 300 && code < 400:
-		return failed(gates.ProbeRefused, "%s to %s; redirects are not followed: set url to the address that answers", status, resp.Header.Get("Location"))
+		return failed(gates.ProbeRefused, "%s to %s; redirects are not followed: set url to the address that answers", status, shown(resp.Header.Get("Location")))
 	case code >= 400:
 		return failed(gates.ProbeRefused, "%s%s; check url and the service's logs for delivery %s", status, excerpt(b), p.DeliveryID)
 	}
@@ -193,7 +188,7 @@ var findingID = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 func readVerdict(g config.ExternalGate, b []byte, h http.Header, now time.Time) *gates.ExternalFacts {
 	var a answer
 	if err := json.Unmarshal(b, &a); err != nil {
-		return failed(gates.ProbeBadAnswer, "the answer of %s is not the contract's JSON: %v", g.URL, err)
+		return failed(gates.ProbeBadAnswer, "the answer of %s is not the contract's JSON: %v", shown(g.URL), err)
 	}
 	f := &gates.ExternalFacts{From: "response", Summary: oneLine(a.Summary), URL: a.URL}
 	switch a.Verdict {
@@ -205,11 +200,11 @@ func readVerdict(g config.ExternalGate, b []byte, h http.Header, now time.Time) 
 		f.Verdict = gates.Pending
 		f.RetryAfter = now.Add(retryAfter(h.Get("Retry-After"), a.RetryAfter, now))
 	default:
-		return failed(gates.ProbeBadAnswer, "the answer of %s has verdict %q; want pass, fail or pending", g.URL, a.Verdict)
+		return failed(gates.ProbeBadAnswer, "the answer of %s has verdict %q; want pass, fail or pending", shown(g.URL), a.Verdict)
 	}
 	for i, af := range a.Findings {
 		if !findingID.MatchString(af.ID) || len(af.ID) > 63 {
-			return failed(gates.ProbeBadAnswer, "the answer of %s: findings[%d].id %q: want lowercase letters, digits and '-', like critical-cve", g.URL, i, af.ID)
+			return failed(gates.ProbeBadAnswer, "the answer of %s: findings[%d].id %q: want lowercase letters, digits and '-', like critical-cve", shown(g.URL), i, af.ID)
 		}
 		sev := gates.Severity(af.Severity)
 		switch sev {
@@ -217,7 +212,7 @@ func readVerdict(g config.ExternalGate, b []byte, h http.Header, now time.Time) 
 			sev = config.SeverityError
 		case config.SeverityError, config.SeverityWarning, config.SeverityInfo:
 		default:
-			return failed(gates.ProbeBadAnswer, "the answer of %s: findings[%d].severity %q: want error, warning or info", g.URL, i, af.Severity)
+			return failed(gates.ProbeBadAnswer, "the answer of %s: findings[%d].severity %q: want error, warning or info", shown(g.URL), i, af.Severity)
 		}
 		fd := gates.Finding{Check: g.Name + "/" + af.ID, Severity: sev, Message: oneLine(af.Message), Fix: af.Fix}
 		if o := af.Object; o != nil {

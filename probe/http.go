@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -63,7 +62,7 @@ func send(ctx context.Context, client *http.Client, t config.HTTPTarget, match *
 	}
 	req, err := http.NewRequestWithContext(ctx, t.MethodOr(), t.URL, body)
 	if err != nil {
-		return gates.HTTPSample{Err: &gates.ProbeError{Kind: gates.ProbeRefused, Message: fmt.Sprintf("%s (%s): %v; fix the target's url or method", t.Name, t.URL, err)}}
+		return gates.HTTPSample{Err: &gates.ProbeError{Kind: gates.ProbeRefused, Message: fmt.Sprintf("%s (%s): %v; fix the target's url or method", t.Name, shown(t.URL), rootCause(err))}}
 	}
 	req.Header.Set("User-Agent", "stagegate")
 	for k, v := range t.Headers {
@@ -88,12 +87,8 @@ func send(ctx context.Context, client *http.Client, t config.HTTPTarget, match *
 func noAnswer(t config.HTTPTarget, err error, timeout time.Duration) *gates.ProbeError {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &gates.ProbeError{Kind: gates.ProbeTimeout, Message: fmt.Sprintf("%s (%s) did not answer within %s", t.Name, t.URL, timeout)}
+		return &gates.ProbeError{Kind: gates.ProbeTimeout, Message: fmt.Sprintf("%s (%s) did not answer within %s", t.Name, shown(t.URL), timeout)}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		// The URL is in the message already, once.
-		err = ue.Err
-	}
-	return &gates.ProbeError{Kind: gates.ProbeUnreachable, Message: fmt.Sprintf("%s (%s): %v", t.Name, t.URL, err)}
+	// The URL is in the message once, without its query string.
+	return &gates.ProbeError{Kind: gates.ProbeUnreachable, Message: fmt.Sprintf("%s (%s): %v", t.Name, shown(t.URL), rootCause(err))}
 }

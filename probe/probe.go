@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"net/url"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -70,4 +71,15 @@ func (o Options) clientFor(caFile string) (*http.Client, error) {
 		Transport:     tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
+}
+
+// shown is a URL as messages show it: without credentials, query string or fragment, any of
+// which may hold a secret (a token in ?key=).
+func shown(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the configured url"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
