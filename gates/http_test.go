@@ -48,7 +48,11 @@ func TestHTTPGate(t *testing.T) {
 			want: Pending, summary: "0123456 is not deployed from env/staging yet"},
 		{name: "no requests sent yet", forge: deployed, want: Pending, summary: "the requests have not been sent yet"},
 		{name: "requests sent before the source ran the commit for the delay judged the old version", forge: deployed,
-			runtime: func() *RuntimeFacts { f := facts(ok(1, 2, 3, 4), ok(1, 1, 1, 1)); f.HTTP.At = forgeNow.Add(-20 * time.Minute); return f }(),
+			runtime: func() *RuntimeFacts {
+				f := facts(ok(1, 2, 3, 4), ok(1, 1, 1, 1))
+				f.HTTP.At = forgeNow.Add(-20 * time.Minute)
+				return f
+			}(),
 			want: Pending, summary: "the requests were sent before 0123456 had run on env/staging for the delay; waiting for the next ones"},
 		{name: "within the delay after the deploy it waits for old pods to go",
 			forge:   &ForgeFacts{SourceBranch: "env/staging", SourceSHA: sha, SourceHasCluster: true, SourceDeployed: forgeNow.Add(-30 * time.Second)},

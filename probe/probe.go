@@ -1,11 +1,11 @@
 package probe
 
 import (
-	"net/url"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 )
