@@ -613,12 +613,7 @@ func (c *Controller) report(ctx context.Context, p *promotion) error {
 	if err != nil {
 		return err
 	}
-	current := map[string]gitsource.Status{}
-	for _, s := range have {
-		if s.Kind == gitsource.CommitStatus {
-			current[s.Context] = s
-		}
-	}
+	current := byContext(have)
 	want := make([]gitsource.Status, 0, len(p.report.Results)+1)
 	for _, r := range p.report.Results {
 		want = append(want, gitsource.Status{Context: StatusContextPrefix + r.Gate, State: statusState(r.Outcome), Description: oneLine(r.Summary), TargetURL: c.statusURL(p)})

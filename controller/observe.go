@@ -103,26 +103,40 @@ func (c *Controller) observeMetrics(ctx context.Context, p *promotion, m config.
 // else what get returns, which it keeps when get says so (not a round cut short, not a failure
 // worth asking again about at the next cycle).
 func remembered[T any](c *Controller, name, key string, now time.Time, interval time.Duration, get func() (*T, bool)) *T {
-	c.mu.Lock()
-	o, ok := c.observed[name]
-	c.mu.Unlock()
-	if ok && o.key == key && now.Sub(o.at) < interval && !now.Before(o.at) {
+	if o, ok := c.observation(name); ok && o.key == key && now.Sub(o.at) < interval && !now.Before(o.at) {
 		if f, ok := o.facts.(*T); ok {
 			return f
 		}
 	}
 	f, keep := get()
+	if keep {
+		c.keep(name, &observation{key: key, at: now, facts: f})
+	} else {
+		c.keep(name, nil)
+	}
+	return f
+}
+
+// observation is the runtime fact kept under name.
+func (c *Controller) observation(name string) (observation, bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.observed[name]
+	return o, ok
+}
+
+// keep keeps o under name; nil forgets what was kept.
+func (c *Controller) keep(name string, o *observation) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if o == nil {
+		delete(c.observed, name)
+		return
+	}
 	if c.observed == nil {
 		c.observed = map[string]observation{}
 	}
-	if keep {
-		c.observed[name] = observation{key: key, at: now, facts: f}
-	} else {
-		delete(c.observed, name)
-	}
-	c.mu.Unlock()
-	return f
+	c.observed[name] = *o
 }
 
 // metricsFailed says whether any query went unanswered for a reason that may pass (Prometheus
@@ -217,10 +231,11 @@ func (c *Controller) observeExternal(ctx context.Context, p *promotion, gs []con
 		return nil, err
 	}
 	out := make(map[string]*gates.ExternalFacts, len(gs))
+	current := byContext(statuses)
 	p.externalSeen = map[string]gitsource.Status{}
 	for _, g := range gs {
 		context := StatusContextPrefix + g.Name
-		s, has := latestStatus(statuses, context)
+		s, has := current[context]
 		p.externalSeen[context] = s
 		terminal := has && (s.State == gitsource.StatusSuccess || s.State == gitsource.StatusFailure)
 		own, known := c.ownStatus(p.to.Name, context, p.sha)
@@ -234,9 +249,7 @@ func (c *Controller) observeExternal(ctx context.Context, p *promotion, gs []con
 		}
 
 		name := p.to.Name + "/external/" + g.Name
-		c.mu.Lock()
-		last, cached := c.observed[name]
-		c.mu.Unlock()
+		last, cached := c.observation(name)
 		f, _ := last.facts.(*gates.ExternalFacts)
 		cached = cached && f != nil && last.key == p.sha
 		switch {
@@ -259,12 +272,7 @@ func (c *Controller) observeExternal(ctx context.Context, p *promotion, gs []con
 			// the same for the same delivery).
 			f = fromStatus()
 		}
-		c.mu.Lock()
-		if c.observed == nil {
-			c.observed = map[string]observation{}
-		}
-		c.observed[name] = observation{key: p.sha, at: now, facts: f}
-		c.mu.Unlock()
+		c.keep(name, &observation{key: p.sha, at: now, facts: f})
 		out[g.Name] = f
 	}
 	return out, nil
@@ -317,15 +325,16 @@ func externalRetry(f *gates.ExternalFacts, at time.Time) time.Time {
 	return at.Add(time.Minute)
 }
 
-func latestStatus(statuses []gitsource.Status, context string) (gitsource.Status, bool) {
-	var out gitsource.Status
-	found := false
+// byContext maps each context to its commit status on a commit (the forge lists the latest
+// status of each context).
+func byContext(statuses []gitsource.Status) map[string]gitsource.Status {
+	out := map[string]gitsource.Status{}
 	for _, s := range statuses {
-		if s.Context == context && s.Kind == gitsource.CommitStatus && (!found || s.Updated.After(out.Updated)) {
-			out, found = s, true
+		if s.Kind == gitsource.CommitStatus {
+			out[s.Context] = s
 		}
 	}
-	return out, found
+	return out
 }
 
 // externalContext is the promotion context an external gate receives.

@@ -77,21 +77,7 @@ func (c *Controller) resumeCommand(env string) string {
 func (c *Controller) pauseStatus(ctx context.Context, env, head string, p *gitsource.Pause) error {
 	want := gitsource.Status{Kind: gitsource.CommitStatus, Context: StatusPause, State: gitsource.StatusPending,
 		Description: oneLine(pauseLine(env, p)), TargetURL: c.envURL(env)}
-	return c.setStatusOnce(ctx, head, want)
-}
-
-// setStatusOnce posts s on sha unless the same status is there.
-func (c *Controller) setStatusOnce(ctx context.Context, sha string, s gitsource.Status) error {
-	have, err := c.Forge.Statuses(ctx, sha)
-	if err != nil {
-		return err
-	}
-	for _, h := range have {
-		if h.Kind == gitsource.CommitStatus && h.Context == s.Context && h.State == s.State && h.Description == s.Description && h.TargetURL == s.TargetURL {
-			return nil
-		}
-	}
-	return c.Forge.SetStatus(ctx, sha, s)
+	return c.postStatus(ctx, head, want, false)
 }
 
 // Resume ends the pause of env: automatic promotion into it flows again from the next cycle.

@@ -37,8 +37,9 @@ var httpChecks = []Check{
 // Requests that got no answer count against the gate like bad statuses: the gate fails rather
 // than waits. After the deploy, a URL of the source that does not answer is the signal the gate
 // exists for, and a Fail is not final: the agent sends the requests again every interval and
-// the gate passes once they are answered. Only missing facts (no requests sent yet, or sent
-// before the source ran the commit) make it Pending.
+// the gate passes once they are answered. It is Pending while facts are missing or cannot be
+// judged (no requests sent yet, sent before the source ran the commit for the delay, a round
+// cut short), and while a target answered none of its requests with http/unreachable lowered.
 type httpGate struct {
 	c config.HTTPGate
 }

@@ -21,24 +21,24 @@ type observedGate interface{ observes() }
 
 // Observes reports whether the gate named name in s reports observed values.
 func (s *Set) Observes(name string) bool {
-	for _, g := range s.gates {
-		if g.Name() == name {
-			_, ok := g.(observedGate)
-			return ok
-		}
-	}
-	return false
+	_, ok := s.gate(name).(observedGate)
+	return ok
 }
 
 // Runtime reports whether the gate named name in s judges the running source environment.
 func (s *Set) Runtime(name string) bool {
+	_, ok := s.gate(name).(runtimeGate)
+	return ok
+}
+
+// gate is the gate named name in s, nil when s has none.
+func (s *Set) gate(name string) Gate {
 	for _, g := range s.gates {
 		if g.Name() == name {
-			_, ok := g.(runtimeGate)
-			return ok
+			return g
 		}
 	}
-	return false
+	return nil
 }
 
 // runtimeRetry is how soon a runtime gate asks to be evaluated again after the source could not
